@@ -1,0 +1,83 @@
+"""The one JSON API of the platform, at /api/v1, with its error mapping.
+
+Every error leaves as ``{"code": ..., "message": ..., "fields": {...}}`` with the HTTP
+status that fits it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthorizationError as NinjaAuthorizationError
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+from yiwang.core.api import error_response, pydantic_errors_to_fields
+from yiwang.core.errors import YiwangError
+from yiwang.identity.auth import api_auth
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Yiwang API",
+    version="1",
+    description=(
+        "一网 digital-government platform. Authenticate with the session cookie "
+        "(plus the CSRF token for writes) or with `Authorization: Bearer <token>`. "
+        "Every error has the body `{code, message, fields}`."
+    ),
+    urls_namespace="api",
+    auth=api_auth,
+    throttle=[AnonRateThrottle("60/m"), AuthRateThrottle("600/m")],
+)
+
+
+@api.exception_handler(YiwangError)
+def on_yiwang_error(request: HttpRequest, exc: YiwangError) -> HttpResponse:
+    response = error_response(exc.status, exc.code, str(exc.message), exc.fields)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(
+        422, "validation_failed", _("Some fields are not valid."), pydantic_errors_to_fields(exc.errors)
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(401, "not_authenticated", _("Please log in first."))
+
+
+@api.exception_handler(NinjaAuthorizationError)
+def on_not_authorised(request: HttpRequest, exc: NinjaAuthorizationError) -> HttpResponse:
+    return error_response(403, "permission_denied", _("You are not allowed to do this."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 429:
+        return error_response(429, "rate_limited", _("Too many requests. Please try again later."))
+    return error_response(exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled error in %s %s", request.method, request.path)
+    return error_response(500, "server_error", _("Something went wrong on our side. Please try again."))
+
+
+api.add_router("/", "yiwang.core.api.router")
+api.add_router("/", "yiwang.identity.api.router")

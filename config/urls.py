@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api
+
+admin.site.site_header = "一网 · 平台管理"
+admin.site.site_title = "一网平台管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("yiwang.identity.urls")),
+    path("", include("yiwang.portal.urls")),
+]
+
+handler400 = "yiwang.portal.views.bad_request"
+handler403 = "yiwang.portal.views.permission_denied"
+handler404 = "yiwang.portal.views.page_not_found"
+handler500 = "yiwang.portal.views.server_error"

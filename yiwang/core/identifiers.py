@@ -1,0 +1,116 @@
+"""Validation of national identifiers with distinct, field-level messages.
+
+Checksums come from python-stdnum; the region check accepts any division code that
+GB/T 2260 has ever assigned (an ID keeps the code of the county of first registration,
+which may since have been abolished).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from stdnum import numdb
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from yiwang.core.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    birth_date: datetime.date
+    region_code: str
+    is_male: bool
+
+
+def _region_code_ever_assigned(code: str) -> bool:
+    from yiwang.core.models import Region
+
+    if Region.objects.filter(code=code).exists():
+        return True
+    results = numdb.get("cn/loc").info(code)
+    return any(props for _part, props in results)
+
+
+def resident_id_parse(value: str, *, field: str = "id_number") -> ResidentId:
+    """Validate a resident ID number (GB 11643) and return its parts.
+
+    Raises ValidationFailed with a message that says which part is wrong.
+    """
+    number = ric.compact(value or "")
+    if not number:
+        raise ValidationFailed.for_field(field, _("Please enter the ID number."), code="required")
+    if len(number) != 18:
+        raise ValidationFailed.for_field(
+            field, _("A resident ID number has 18 characters."), code="id_length"
+        )
+    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise ValidationFailed.for_field(
+            field,
+            _("A resident ID number is 17 digits followed by a digit or X."),
+            code="id_format",
+        )
+    try:
+        if number[-1] != ric.calc_check_digit(number):
+            raise ValidationFailed.for_field(
+                field,
+                _("The check character of this ID number is wrong; please check it."),
+                code="id_checksum",
+            )
+        birth_date = ric.get_birth_date(number)
+    except StdnumError as exc:
+        raise ValidationFailed.for_field(
+            field, _("The birth date in this ID number is not a real date."), code="id_birth_date"
+        ) from exc
+    if birth_date > timezone.localdate() or birth_date.year < 1890:
+        raise ValidationFailed.for_field(
+            field, _("The birth date in this ID number is not possible."), code="id_birth_date"
+        )
+    if not _region_code_ever_assigned(number[:6]):
+        raise ValidationFailed.for_field(
+            field,
+            _("The region code %(code)s in this ID number does not exist.") % {"code": number[:6]},
+            code="id_region",
+        )
+    return ResidentId(
+        number=number,
+        birth_date=birth_date,
+        region_code=number[:6],
+        is_male=int(number[16]) % 2 == 1,
+    )
+
+
+def uscc_parse(value: str, *, field: str = "uscc") -> str:
+    """Validate a unified social credit code (GB 32100) and return it compacted."""
+    code = uscc.compact(value or "")
+    if not code:
+        raise ValidationFailed.for_field(
+            field, _("Please enter the unified social credit code."), code="required"
+        )
+    try:
+        return str(uscc.validate(code))
+    except StdnumError as exc:
+        if len(code) != 18:
+            message = _("A unified social credit code has 18 characters.")
+            error_code = "uscc_length"
+        elif exc.__class__.__name__ == "InvalidChecksum":
+            message = _("The check character of this credit code is wrong; please check it.")
+            error_code = "uscc_checksum"
+        else:
+            message = _("This is not a valid unified social credit code.")
+            error_code = "uscc_format"
+        raise ValidationFailed.for_field(field, message, code=error_code) from exc
+
+
+def resident_id_with_check_digit(first17: str) -> str:
+    """Complete a 17-digit ID body with its ISO 7064 MOD 11-2 check character."""
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def uscc_with_check_digit(first17: str) -> str:
+    """Complete a 17-character credit code body with its GB 32100 check character."""
+    return first17 + uscc.calc_check_digit(first17)

@@ -1,0 +1,45 @@
+"""Masking of personal identifiers for display.
+
+The full value is shown only where it is needed; everywhere else a masked form that
+still lets its owner recognise it.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def mask_id_number(value: str | None) -> str:
+    """3301**********123X: region prefix and the last four characters."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """138****0001."""
+    if not value:
+        return ""
+    if len(value) < 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """张* / 欧阳** : the family name's first character and stars."""
+    if not value:
+        return ""
+    return value[0] + "*" * (len(value) - 1)
+
+
+# Resident ID numbers (18 chars, last may be X) and mainland mobile numbers, anywhere in text.
+_ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def redact_text(text: str) -> str:
+    """Mask every resident ID number and mobile number found in free text."""
+    text = _ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)

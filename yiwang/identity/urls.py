@@ -1,0 +1,21 @@
+from django.urls import path
+
+from yiwang.identity import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("register/", views.register, name="register"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("verify/", views.verify_real_name, name="verify"),
+    path("organisations/new/", views.organisation_new, name="organisation_new"),
+    path("organisations/<int:organisation_id>/", views.organisation_detail, name="organisation_detail"),
+    path(
+        "organisations/<int:organisation_id>/agents/<int:grant_id>/revoke/",
+        views.organisation_agent_revoke_view,
+        name="organisation_agent_revoke",
+    ),
+    path("staff/", views.staff_console, name="staff_console"),
+    path("staff/in-person/", views.staff_in_person_verify, name="staff_in_person_verify"),
+]

@@ -1,0 +1,60 @@
+"""Citizen-facing pages that gather from the other apps, and the error pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from yiwang.core.selectors import sms_outbox_recent
+from yiwang.identity import selectors as identity_selectors
+from yiwang.identity.models import User
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html")
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    return render(
+        request,
+        "portal/me.html",
+        {
+            "organisations": identity_selectors.organisations_represented_by(user),
+            "agencies": identity_selectors.agencies_for_user(user),
+            "staff_roles": identity_selectors.staff_roles_for_user(user),
+        },
+    )
+
+
+def sms_outbox(request: HttpRequest) -> HttpResponse:
+    """The local SMS backend's outbox, so the demo can be used without a phone."""
+    if not settings.SMS_OUTBOX_VISIBLE:
+        raise Http404
+    return render(request, "portal/sms_outbox.html", {"sms_messages": sms_outbox_recent()})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "portal/error.html", {"status": 400}, status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "portal/error.html", {"status": 403}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "portal/error.html", {"status": 404}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/error.html", {"status": 500}, status=500)
