@@ -70,6 +70,11 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 429:
         return error_response(429, "rate_limited", _("Too many requests. Please try again later."))
+    if exc.status_code == 403:
+        # Raised by session authentication when the CSRF token is missing or wrong.
+        return error_response(
+            403, "csrf_failed", _("The security check failed. Reload the page and try again.")
+        )
     return error_response(exc.status_code, "http_error", str(exc))
 
 

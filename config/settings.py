@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -225,17 +226,22 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+# Production serves hashed, compressed files gathered by collectstatic; the demo serves
+# them straight from the apps.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", default=HTTPS)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 # The demo serves static files straight from the apps, without collectstatic.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=not HTTPS)
 WHITENOISE_AUTOREFRESH = DEBUG
+# Without collectstatic (the demo) STATIC_ROOT does not exist; files come from the finders.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 CACHES = {
     "default": {

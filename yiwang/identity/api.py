@@ -7,7 +7,7 @@ Personal identifiers are returned masked.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.throttling import AnonRateThrottle
 
 from yiwang.core.api import ErrorOut
@@ -83,9 +83,9 @@ def _me(request: HttpRequest) -> User:
     tags=["accounts"],
     summary="Send an SMS code",
 )
-def sms_code_send(request: HttpRequest, payload: SmsCodeSendIn) -> tuple[int, None]:
+def sms_code_send(request: HttpRequest, payload: SmsCodeSendIn) -> Status[None]:
     services.sms_code_send(phone=payload.phone, purpose=payload.purpose)
-    return 202, None
+    return Status(202, None)
 
 
 @router.post(
@@ -96,14 +96,14 @@ def sms_code_send(request: HttpRequest, payload: SmsCodeSendIn) -> tuple[int, No
     tags=["accounts"],
     summary="Register with a mobile number and SMS code",
 )
-def person_register(request: HttpRequest, payload: PersonRegisterIn) -> tuple[int, UserOut]:
+def person_register(request: HttpRequest, payload: PersonRegisterIn) -> Status[UserOut]:
     user = services.person_register(
         phone=payload.phone,
         code=payload.code,
         password=payload.password,
         language=getattr(request, "LANGUAGE_CODE", ""),
     )
-    return 201, _user_out(user)
+    return Status(201, _user_out(user))
 
 
 @router.get("/me", response={200: UserOut, **ERRORS}, tags=["accounts"], summary="My account")
@@ -142,11 +142,11 @@ def organisations_represented(request: HttpRequest) -> list[OrganisationOut]:
 )
 def organisation_register(
     request: HttpRequest, payload: OrganisationRegisterIn
-) -> tuple[int, OrganisationOut]:
+) -> Status[OrganisationOut]:
     organisation = services.organisation_register(
         user=_me(request), uscc=payload.uscc, name=payload.name
     )
-    return 201, _organisation_out(organisation)
+    return Status(201, _organisation_out(organisation))
 
 
 @router.get(
@@ -193,7 +193,7 @@ def organisation_agents_list(request: HttpRequest, organisation_id: int) -> list
 )
 def organisation_agent_grant(
     request: HttpRequest, organisation_id: int, payload: AgentGrantIn
-) -> tuple[int, AgentOut]:
+) -> Status[AgentOut]:
     organisation = _represented(request, organisation_id)
     grant = services.organisation_agent_grant(
         actor=_me(request),
@@ -202,7 +202,7 @@ def organisation_agent_grant(
         valid_until=payload.valid_until,
         services=payload.services,
     )
-    return 201, _agent_out(grant)
+    return Status(201, _agent_out(grant))
 
 
 @router.delete(
@@ -213,13 +213,13 @@ def organisation_agent_grant(
 )
 def organisation_agent_revoke(
     request: HttpRequest, organisation_id: int, grant_id: int
-) -> tuple[int, None]:
+) -> Status[None]:
     organisation = _represented(request, organisation_id)
     grant = selectors.agents_of_organisation(organisation).filter(pk=grant_id).first()
     if grant is None:
         raise NotFound()
     services.organisation_agent_revoke(actor=_me(request), grant=grant)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -284,17 +284,17 @@ def api_tokens_list(request: HttpRequest) -> list[ApiTokenOut]:
     tags=["accounts"],
     summary="Create an API token (the secret is shown once)",
 )
-def api_token_create(request: HttpRequest, payload: ApiTokenCreateIn) -> tuple[int, ApiTokenCreatedOut]:
+def api_token_create(request: HttpRequest, payload: ApiTokenCreateIn) -> Status[ApiTokenCreatedOut]:
     token, secret = services.api_token_create(
         user=_me(request), name=payload.name, expires_at=payload.expires_at
     )
     out = ApiTokenOut.from_orm(token)
-    return 201, ApiTokenCreatedOut(**out.dict(), secret=secret)
+    return Status(201, ApiTokenCreatedOut(**out.dict(), secret=secret))
 
 
 @router.delete(
     "/me/tokens/{token_id}", response={204: None, **ERRORS}, tags=["accounts"], summary="Revoke an API token"
 )
-def api_token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def api_token_revoke(request: HttpRequest, token_id: int) -> Status[None]:
     services.api_token_revoke(user=_me(request), token_id=token_id)
-    return 204, None
+    return Status(204, None)

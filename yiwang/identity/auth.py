@@ -21,4 +21,5 @@ class ApiTokenAuth(HttpBearer):
         return user
 
 
-api_auth = [django_auth, ApiTokenAuth()]
+# The bearer token goes first: a request that carries one needs no CSRF token.
+api_auth = [ApiTokenAuth(), django_auth]
