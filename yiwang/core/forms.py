@@ -17,3 +17,11 @@ def form_add_service_error(form: forms.Form, exc: YiwangError) -> None:
                 placed = True
     if not placed:
         form.add_error(None, str(exc.message))
+
+
+class Form(forms.Form):
+    """Base form of the platform: labels without a trailing colon (the layout shows them above)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core.forms import Form
 
-class RegisterForm(forms.Form):
+
+class RegisterForm(Form):
     phone = forms.CharField(
         label=_("Mobile number"),
         max_length=20,
@@ -37,7 +39,7 @@ class RegisterForm(forms.Form):
         return data
 
 
-class LoginForm(forms.Form):
+class LoginForm(Form):
     phone = forms.CharField(
         label=_("Mobile number"),
         max_length=20,
@@ -50,7 +52,7 @@ class LoginForm(forms.Form):
     )
 
 
-class RealNameForm(forms.Form):
+class RealNameForm(Form):
     name = forms.CharField(
         label=_("Name"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -61,18 +63,18 @@ class RealNameForm(forms.Form):
     )
 
 
-class OrganisationForm(forms.Form):
+class OrganisationForm(Form):
     uscc = forms.CharField(label=_("Unified social credit code"), max_length=20)
     name = forms.CharField(label=_("Organisation name"), max_length=200)
 
 
-class AgentGrantForm(forms.Form):
+class AgentGrantForm(Form):
     agent_phone = forms.CharField(label=_("Agent's mobile number"), max_length=20)
     valid_until = forms.DateField(
         label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
-class InPersonVerifyForm(forms.Form):
+class InPersonVerifyForm(Form):
     id_number = forms.CharField(label=_("ID number on the card"), max_length=20)
     name = forms.CharField(label=_("Name on the card"), max_length=50)
