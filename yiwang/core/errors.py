@@ -51,7 +51,9 @@ class ValidationFailed(YiwangError):
     default_message = _("Some fields are not valid.")
 
     @classmethod
-    def for_field(cls, field: str, message: Message, *, code: str | None = None) -> ValidationFailed:
+    def for_field(
+        cls, field: str, message: Message, *, code: str | None = None
+    ) -> ValidationFailed:
         return cls(message, fields={field: [message]}, code=code)
 
 

@@ -8,12 +8,15 @@ which may since have been abolished).
 from __future__ import annotations
 
 import datetime
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 
 from yiwang.core.errors import ValidationFailed
@@ -32,8 +35,18 @@ def _region_code_ever_assigned(code: str) -> bool:
 
     if Region.objects.filter(code=code).exists():
         return True
+    # numdb answers part by part: the province part of 330199 is known, but only an entry
+    # for the last part means the whole code was assigned.
     results = numdb.get("cn/loc").info(code)
-    return any(props for _part, props in results)
+    return bool(results) and bool(results[-1][1])
+
+
+_RESIDENT_ID_RE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+
+
+def _normalise(value: str) -> str:
+    # Phone keyboards in Chinese input mode type full-width digits and Ｘ.
+    return unicodedata.normalize("NFKC", value or "")
 
 
 def resident_id_parse(value: str, *, field: str = "id_number") -> ResidentId:
@@ -41,14 +54,15 @@ def resident_id_parse(value: str, *, field: str = "id_number") -> ResidentId:
 
     Raises ValidationFailed with a message that says which part is wrong.
     """
-    number = ric.compact(value or "")
+    number = ric.compact(_normalise(value))
     if not number:
         raise ValidationFailed.for_field(field, _("Please enter the ID number."), code="required")
     if len(number) != 18:
         raise ValidationFailed.for_field(
             field, _("A resident ID number has 18 characters."), code="id_length"
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # str.isdigit() would accept other scripts' digits, which int() may then reject.
+    if not _RESIDENT_ID_RE.fullmatch(number):
         raise ValidationFailed.for_field(
             field,
             _("A resident ID number is 17 digits followed by a digit or X."),
@@ -86,7 +100,7 @@ def resident_id_parse(value: str, *, field: str = "id_number") -> ResidentId:
 
 def uscc_parse(value: str, *, field: str = "uscc") -> str:
     """Validate a unified social credit code (GB 32100) and return it compacted."""
-    code = uscc.compact(value or "")
+    code = uscc.compact(_normalise(value))
     if not code:
         raise ValidationFailed.for_field(
             field, _("Please enter the unified social credit code."), code="required"
@@ -97,7 +111,7 @@ def uscc_parse(value: str, *, field: str = "uscc") -> str:
         if len(code) != 18:
             message = _("A unified social credit code has 18 characters.")
             error_code = "uscc_length"
-        elif exc.__class__.__name__ == "InvalidChecksum":
+        elif isinstance(exc, InvalidChecksum):
             message = _("The check character of this credit code is wrong; please check it.")
             error_code = "uscc_checksum"
         else:

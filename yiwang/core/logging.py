@@ -9,9 +9,16 @@ from yiwang.core.masking import redact_text
 
 class RedactPersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+            formatted = True
+        except Exception:
+            # A logging call whose arguments do not fit its format: a filter that raised
+            # would break the caller, and logging's own error report prints the raw args.
+            message = _unformatted_message(record)
+            formatted = False
         redacted = redact_text(message)
-        if redacted != message:
+        if redacted != message or not formatted:
             record.msg = redacted
             record.args = None
         if record.exc_info and not record.exc_text:
@@ -19,3 +26,10 @@ class RedactPersonalDataFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact_text(record.exc_text)
         return True
+
+
+def _unformatted_message(record: logging.LogRecord) -> str:
+    try:
+        return f"{record.msg} {record.args!r}"
+    except Exception:
+        return "<log message that could not be formatted>"

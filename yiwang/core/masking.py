@@ -22,13 +22,14 @@ def mask_phone(value: str | None) -> str:
     """138****0001."""
     if not value:
         return ""
-    if len(value) < 7:
+    # Seven characters or fewer would show whole once the first three and last four are kept.
+    if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 def mask_name(value: str | None) -> str:
-    """张* / 欧阳** : the family name's first character and stars."""
+    """张* / 欧*** : the first character of the name, and a star for each of the others."""
     if not value:
         return ""
     return value[0] + "*" * (len(value) - 1)
@@ -36,10 +37,11 @@ def mask_name(value: str | None) -> str:
 
 # Resident ID numbers (18 chars, last may be X) and mainland mobile numbers, anywhere in text.
 _ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mobile number may carry the country code (+86, 0086 or 86) written against it.
+_PHONE_RE = re.compile(r"(?<!\d)(?P<cc>(?:\+|00)?86)?(?P<number>1[3-9]\d{9})(?!\d)")
 
 
 def redact_text(text: str) -> str:
     """Mask every resident ID number and mobile number found in free text."""
     text = _ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PHONE_RE.sub(lambda m: (m["cc"] or "") + mask_phone(m["number"]), text)

@@ -16,7 +16,9 @@ _NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·• ]{0,48}[
 def mobile_parse(value: str | None, *, field: str = "phone") -> str:
     phone = "".join((value or "").split()).removeprefix("+86")
     if not phone:
-        raise ValidationFailed.for_field(field, _("Please enter your mobile number."), code="required")
+        raise ValidationFailed.for_field(
+            field, _("Please enter your mobile number."), code="required"
+        )
     if not _MOBILE_RE.match(phone):
         raise ValidationFailed.for_field(
             field, _("Enter an 11-digit mainland mobile number."), code="phone_format"

@@ -1,0 +1,131 @@
+"""Fixtures shared by the whole suite.
+
+Every test database holds the reference regions: all provinces, cities and counties, and
+the townships of Hangzhou (330100), the demo city. Tests may rely on them being there.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.signals import post_migrate
+from pytest_django import DjangoDbBlocker
+
+# A constant, not settings.YIWANG_DEMO_CITY: the tests assert Hangzhou's townships.
+TEST_TOWNSHIP_CITY = "330100"
+
+
+def _regions_load() -> None:
+    from yiwang.core.regions import regions_load
+
+    regions_load(township_city_codes=[TEST_TOWNSHIP_CITY])
+
+
+def _regions_reload_after_flush(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    if using == DEFAULT_DB_ALIAS:
+        _regions_load()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """Load the regions once into each test database (each xdist worker has its own).
+
+    Tests that run in a transaction see them through the rollback. Transactional tests
+    (``transactional_db``, ``live_server``, ``django_db(transaction=True)``) end with a
+    flush that empties every table; like Django's own contenttypes and permissions, the
+    regions come back from a ``post_migrate`` receiver, since flush sends that signal
+    after it empties the tables. So each test starts with them, whatever ran before.
+    Two flushes send no signal: with ``django_db(available_apps=...)``, and after a
+    ``serialized_rollback`` test; the ``regions`` fixture reloads them if they are gone.
+    """
+    with django_db_blocker.unblock():
+        _regions_load()
+        # Serialized rollback restores the contents captured when the database was made,
+        # before the regions were loaded: capture them again with the regions.
+        connection = connections[DEFAULT_DB_ALIAS]
+        if hasattr(connection, "_test_serialized_contents"):
+            connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+    core = apps.get_app_config("core")
+    post_migrate.connect(_regions_reload_after_flush, sender=core, dispatch_uid=__name__)
+    yield
+    post_migrate.disconnect(sender=core, dispatch_uid=__name__)
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared() -> Iterator[None]:
+    """Each test starts with an empty cache, so no API throttle or lockout carries over."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def regions(db: None) -> None:
+    """Make sure the regions are loaded; they are, unless a flush without signal removed them."""
+    from yiwang.core.models import Region
+
+    if not Region.objects.filter(parent__parent__code=TEST_TOWNSHIP_CITY).exists():
+        _regions_load()
+
+
+@pytest.fixture
+def hangzhou(regions: None) -> Any:
+    """杭州市 330100, the demo city (a Region)."""
+    from yiwang.core.models import Region
+
+    return Region.objects.get(code="330100")
+
+
+@pytest.fixture
+def xihu(regions: None) -> Any:
+    """西湖区 330106, a district of Hangzhou (a Region)."""
+    from yiwang.core.models import Region
+
+    return Region.objects.get(code="330106")
+
+
+@pytest.fixture
+def zhuantang(regions: None) -> Any:
+    """转塘街道 330106011, a street (township) of 西湖区 (a Region)."""
+    from yiwang.core.models import Region
+
+    return Region.objects.get(code="330106011")
+
+
+@pytest.fixture
+def resident_id_factory() -> Callable[..., str]:
+    """Build valid synthetic resident ID numbers: ``resident_id_factory(region_code=...)``.
+
+    The default sequence 123 is odd, so the holder is male; pass an even one for female.
+    """
+    from yiwang.core.identifiers import resident_id_with_check_digit
+
+    def make(
+        *,
+        region_code: str = "330106",
+        birth_date: datetime.date = datetime.date(1990, 1, 1),
+        sequence: int = 123,
+    ) -> str:
+        return resident_id_with_check_digit(f"{region_code}{birth_date:%Y%m%d}{sequence:03d}")
+
+    return make
+
+
+@pytest.fixture
+def uscc_factory() -> Callable[..., str]:
+    """Build valid unified social credit codes: ``uscc_factory(region_code=..., serial=...)``.
+
+    ``serial`` is the 9-character organisation code (digits and the letters GB 32100 allows).
+    """
+    from yiwang.core.identifiers import uscc_with_check_digit
+
+    def make(*, region_code: str = "330106", serial: str = "MA2B3C4D5", kind: str = "91") -> str:
+        return uscc_with_check_digit(f"{kind}{region_code}{serial}")
+
+    return make
