@@ -47,7 +47,10 @@ def on_yiwang_error(request: HttpRequest, exc: YiwangError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return error_response(
-        422, "validation_failed", _("Some fields are not valid."), pydantic_errors_to_fields(exc.errors)
+        422,
+        "validation_failed",
+        _("Some fields are not valid."),
+        pydantic_errors_to_fields(exc.errors),
     )
 
 
@@ -81,7 +84,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Exception)
 def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unhandled error in %s %s", request.method, request.path)
-    return error_response(500, "server_error", _("Something went wrong on our side. Please try again."))
+    return error_response(
+        500, "server_error", _("Something went wrong on our side. Please try again.")
+    )
 
 
 api.add_router("/", "yiwang.core.api.router")

@@ -1,6 +1,6 @@
 """Settings for the test suite: fast hashing, in-memory cache, tasks run at once."""
 
-from config.settings import *  # noqa: F403
+from config.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator[object]:
+def page(browser: Any, live_server: Any) -> Iterator[object]:
     """A phone-sized page in a fresh browser context, Chinese first."""
     context = browser.new_context(
         base_url=live_server.url,

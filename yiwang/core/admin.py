@@ -4,7 +4,7 @@ from yiwang.core.models import Region, SmsOutboxMessage
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(admin.ModelAdmin[Region]):
     list_display = ["code", "name", "level", "full_name"]
     list_filter = ["level"]
     search_fields = ["code", "name", "full_name"]
@@ -12,6 +12,6 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmsOutboxMessage)
-class SmsOutboxMessageAdmin(admin.ModelAdmin):
+class SmsOutboxMessageAdmin(admin.ModelAdmin[SmsOutboxMessage]):
     list_display = ["phone", "created_at"]
     readonly_fields = ["phone", "body", "created_at"]

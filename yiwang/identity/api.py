@@ -33,9 +33,9 @@ from yiwang.identity.schemas import (
 )
 
 router = Router()
-ERRORS: dict[int, type[ErrorOut]] = {
-    code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429, 503)
-}
+ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys(
+    (400, 401, 403, 404, 409, 422, 429, 503), ErrorOut
+)
 
 
 def _user_out(user: User) -> UserOut:
@@ -264,15 +264,16 @@ def departments_list(
     request: HttpRequest, region: str | None = None, kind: str | None = None
 ) -> list[DepartmentOut]:
     return [
-        DepartmentOut(
-            code=d.code, name=d.name, kind=d.kind, region_code=d.region.code, uscc=d.uscc
-        )
+        DepartmentOut(code=d.code, name=d.name, kind=d.kind, region_code=d.region.code, uscc=d.uscc)
         for d in selectors.departments_list(region_code=region, kind=kind)
     ]
 
 
 @router.get(
-    "/me/tokens", response={200: list[ApiTokenOut], **ERRORS}, tags=["accounts"], summary="My API tokens"
+    "/me/tokens",
+    response={200: list[ApiTokenOut], **ERRORS},
+    tags=["accounts"],
+    summary="My API tokens",
 )
 def api_tokens_list(request: HttpRequest) -> list[ApiTokenOut]:
     return [ApiTokenOut.from_orm(t) for t in selectors.api_tokens_for_user(_me(request))]
@@ -293,7 +294,10 @@ def api_token_create(request: HttpRequest, payload: ApiTokenCreateIn) -> Status[
 
 
 @router.delete(
-    "/me/tokens/{token_id}", response={204: None, **ERRORS}, tags=["accounts"], summary="Revoke an API token"
+    "/me/tokens/{token_id}",
+    response={204: None, **ERRORS},
+    tags=["accounts"],
+    summary="Revoke an API token",
 )
 def api_token_revoke(request: HttpRequest, token_id: int) -> Status[None]:
     services.api_token_revoke(user=_me(request), token_id=token_id)

@@ -18,7 +18,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not user_is_staff_member(request.user):  # type: ignore[arg-type]
+        if not user_is_staff_member(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

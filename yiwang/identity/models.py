@@ -44,7 +44,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     phone = models.CharField(_("mobile number"), max_length=11, unique=True)
     name = models.CharField(_("name"), max_length=50, blank=True)
-    id_number = models.CharField(_("resident ID number"), max_length=18, null=True, blank=True)
+    # NULL until verified: unique among verified accounts, absent for the others.
+    id_number = models.CharField(  # noqa: DJ001
+        _("resident ID number"), max_length=18, null=True, blank=True
+    )
     assurance_level = models.PositiveSmallIntegerField(
         _("real-name level"), choices=AssuranceLevel.choices, default=AssuranceLevel.L1
     )
@@ -72,7 +75,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "phone"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
     class Meta:
         verbose_name = _("user")
@@ -186,7 +189,10 @@ class StaffRole(models.Model):
         User, on_delete=models.CASCADE, related_name="staff_roles", verbose_name=_("staff member")
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="staff_roles", verbose_name=_("department")
+        Department,
+        on_delete=models.PROTECT,
+        related_name="staff_roles",
+        verbose_name=_("department"),
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
@@ -238,7 +244,10 @@ class OrganisationAgent(models.Model):
     """An agent (经办人) the legal representative has authorised to act for the organisation."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="agents", verbose_name=_("organisation")
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="agents",
+        verbose_name=_("organisation"),
     )
     agent = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="agencies", verbose_name=_("agent")

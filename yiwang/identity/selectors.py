@@ -66,7 +66,9 @@ def agencies_for_user(user: User) -> QuerySet[OrganisationAgent]:
     """Organisations the user may currently act for as an authorised agent."""
     today = timezone.localdate()
     return (
-        OrganisationAgent.objects.filter(agent=user, revoked_at__isnull=True, valid_until__gte=today)
+        OrganisationAgent.objects.filter(
+            agent=user, revoked_at__isnull=True, valid_until__gte=today
+        )
         .select_related("organisation")
         .order_by("organisation__name")
     )
@@ -84,7 +86,9 @@ def organisation_for_representative(user: User, organisation_id: int) -> Organis
     return Organisation.objects.filter(pk=organisation_id, legal_representative=user).first()
 
 
-def departments_list(*, region_code: str | None = None, kind: str | None = None) -> QuerySet[Department]:
+def departments_list(
+    *, region_code: str | None = None, kind: str | None = None
+) -> QuerySet[Department]:
     departments = Department.objects.filter(is_active=True).select_related("region")
     if region_code:
         departments = departments.filter(

@@ -74,7 +74,9 @@ def sms_code_send(*, phone: str, purpose: str) -> None:
         )
     now = timezone.now()
     with transaction.atomic():
-        recent = SmsCode.objects.filter(phone=phone, created_at__gte=now - datetime.timedelta(days=1))
+        recent = SmsCode.objects.filter(
+            phone=phone, created_at__gte=now - datetime.timedelta(days=1)
+        )
         latest = recent.order_by("-created_at").first()
         resend = settings.SMS_CODE_RESEND_SECONDS
         if latest and (now - latest.created_at).total_seconds() < resend:
@@ -100,8 +102,10 @@ def sms_code_send(*, phone: str, purpose: str) -> None:
         )
         minutes = max(1, settings.SMS_CODE_TTL_SECONDS // 60)
         body = str(
-            _("[Yiwang] Your verification code is %(code)s, valid for %(minutes)s minutes. "
-              "Never tell it to anyone.")
+            _(
+                "[Yiwang] Your verification code is %(code)s, valid for %(minutes)s minutes. "
+                "Never tell it to anyone."
+            )
             % {"code": code, "minutes": minutes}
         )
         sms_send(phone=phone, body=body)
@@ -135,9 +139,7 @@ def sms_code_check(*, phone: str, purpose: str, code: str, field: str = "code") 
     expected = _sms_code_hash(phone=phone, purpose=purpose, code=code)
     if not hmac.compare_digest(expected, latest.code_hash):
         SmsCode.objects.filter(pk=latest.pk).update(failed_attempts=F("failed_attempts") + 1)
-        raise ValidationFailed.for_field(
-            field, _("The SMS code is wrong."), code="sms_code_wrong"
-        )
+        raise ValidationFailed.for_field(field, _("The SMS code is wrong."), code="sms_code_wrong")
     if latest.expires_at <= timezone.now():
         raise ValidationFailed.for_field(
             field, _("The SMS code has expired. Please get a new one."), code="sms_code_expired"
@@ -228,8 +230,10 @@ def person_verify_real_name(*, user: User, name: str, id_number: str) -> User:
     failures = RealNameAttempt.objects.filter(user=user, succeeded=False, created_at__gte=since)
     if failures.count() >= settings.REAL_NAME_FAILURES_PER_DAY:
         raise RateLimited(
-            _("Too many failed verifications today. Please try again tomorrow or visit a "
-              "service hall."),
+            _(
+                "Too many failed verifications today. Please try again tomorrow or visit a "
+                "service hall."
+            ),
             retry_after=24 * 3600,
         )
     if User.objects.filter(id_number=resident.number).exclude(pk=user.pk).exists():
@@ -237,8 +241,10 @@ def person_verify_real_name(*, user: User, name: str, id_number: str) -> User:
         raise Conflict(
             fields={
                 "id_number": [
-                    _("This ID number is already bound to another account. If that is not "
-                      "you, please visit a service hall.")
+                    _(
+                        "This ID number is already bound to another account. If that is not "
+                        "you, please visit a service hall."
+                    )
                 ]
             },
             code="id_number_bound",
@@ -266,8 +272,10 @@ def person_verify_real_name(*, user: User, name: str, id_number: str) -> User:
             )
         raise ValidationFailed.for_field(
             "id_number",
-            _("This ID number cannot be used for verification (the registration is no longer "
-              "active)."),
+            _(
+                "This ID number cannot be used for verification (the registration is no longer "
+                "active)."
+            ),
             code="id_inactive",
         )
     try:
@@ -279,7 +287,9 @@ def person_verify_real_name(*, user: User, name: str, id_number: str) -> User:
                 verified_at=timezone.now(),
             )
             if updated != 1:
-                raise Conflict(_("This account was verified in the meantime."), code="already_verified")
+                raise Conflict(
+                    _("This account was verified in the meantime."), code="already_verified"
+                )
             RealNameAttempt.objects.create(user=user, succeeded=True, reason="match")
     except IntegrityError as exc:
         raise Conflict(
@@ -300,8 +310,10 @@ def person_verify_in_person(*, staff: User, id_number: str, name: str) -> User:
     person = User.objects.filter(id_number=resident.number).first()
     if person is None:
         raise NotFound(
-            _("No account is verified with this ID number. Ask the person to complete online "
-              "real-name verification first."),
+            _(
+                "No account is verified with this ID number. Ask the person to complete online "
+                "real-name verification first."
+            ),
             fields={"id_number": [_("No account is verified with this ID number.")]},
         )
     if person.pk == staff.pk:
@@ -344,7 +356,9 @@ def organisation_register(*, user: User, uscc: str, name: str) -> Organisation:
         ) from exc
     if facts is None:
         raise ValidationFailed.for_field(
-            "uscc", _("This credit code is not in the legal-person registry."), code="uscc_not_found"
+            "uscc",
+            _("This credit code is not in the legal-person registry."),
+            code="uscc_not_found",
         )
     if facts.name != name:
         raise ValidationFailed.for_field(
@@ -361,7 +375,11 @@ def organisation_register(*, user: User, uscc: str, name: str) -> Organisation:
     if facts.legal_representative_id_number != user.id_number:
         raise PermissionDenied(
             _("You are not the legal representative registered for this organisation."),
-            fields={"uscc": [_("You are not the legal representative registered for this organisation.")]},
+            fields={
+                "uscc": [
+                    _("You are not the legal representative registered for this organisation.")
+                ]
+            },
             code="not_legal_representative",
         )
     with transaction.atomic():
@@ -484,7 +502,7 @@ def staff_role_revoke(*, actor: User, staff_role: StaffRole) -> None:
 # ---------------------------------------------------------------------------------------
 # API tokens
 
-API_TOKEN_PREFIX = "ywt_"
+API_TOKEN_PREFIX = "ywt_"  # noqa: S105 (a public marker that makes leaked tokens findable)
 
 
 def api_token_hash(secret: str) -> str:

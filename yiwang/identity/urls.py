@@ -10,7 +10,11 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("verify/", views.verify_real_name, name="verify"),
     path("organisations/new/", views.organisation_new, name="organisation_new"),
-    path("organisations/<int:organisation_id>/", views.organisation_detail, name="organisation_detail"),
+    path(
+        "organisations/<int:organisation_id>/",
+        views.organisation_detail,
+        name="organisation_detail",
+    ),
     path(
         "organisations/<int:organisation_id>/agents/<int:grant_id>/revoke/",
         views.organisation_agent_revoke_view,

@@ -144,7 +144,9 @@ def verify_real_name(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.person_verify_real_name(
-                    user=user, name=form.cleaned_data["name"], id_number=form.cleaned_data["id_number"]
+                    user=user,
+                    name=form.cleaned_data["name"],
+                    id_number=form.cleaned_data["id_number"],
                 )
             except YiwangError as exc:
                 form_add_service_error(form, exc)

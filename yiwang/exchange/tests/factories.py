@@ -8,7 +8,9 @@ from yiwang.core.identifiers import resident_id_with_check_digit, uscc_with_chec
 from yiwang.exchange.models import LegalPersonRecord, PopulationRecord
 
 
-def resident_id(sequence: int, *, region: str = "330106", birth: str = "19950312", male: bool = True) -> str:
+def resident_id(
+    sequence: int, *, region: str = "330106", birth: str = "19950312", male: bool = True
+) -> str:
     """A valid synthetic resident ID number; the sequence parity follows the gender."""
     serial = (sequence * 2 + (1 if male else 0)) % 1000
     return resident_id_with_check_digit(f"{region}{birth}{serial:03d}")
@@ -24,7 +26,9 @@ class PopulationRecordFactory(factory.django.DjangoModelFactory):
         model = PopulationRecord
 
     id_number = factory.Sequence(lambda n: resident_id(n))
-    name = factory.Sequence(lambda n: f"测试{'甲乙丙丁戊己庚辛壬癸'[n % 10]}{'一二三四五六七八九十'[(n // 10) % 10]}")
+    name = factory.Sequence(
+        lambda n: f"测试{'甲乙丙丁戊己庚辛壬癸'[n % 10]}{'一二三四五六七八九十'[(n // 10) % 10]}"
+    )
     gender = PopulationRecord.Gender.MALE
     birth_date = datetime.date(1995, 3, 12)
     household_region_code = "330106"

@@ -6,10 +6,19 @@ import pytest
 from django.test import Client
 
 from yiwang.core.models import SmsOutboxMessage
-from yiwang.exchange.tests.factories import LegalPersonRecordFactory, PopulationRecordFactory, resident_id
+from yiwang.exchange.tests.factories import (
+    LegalPersonRecordFactory,
+    PopulationRecordFactory,
+    resident_id,
+)
 from yiwang.identity import services
 from yiwang.identity.models import AssuranceLevel, Organisation, User
-from yiwang.identity.tests.factories import DepartmentFactory, StaffRoleFactory, UserFactory, VerifiedUserFactory
+from yiwang.identity.tests.factories import (
+    DepartmentFactory,
+    StaffRoleFactory,
+    UserFactory,
+    VerifiedUserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,19 +31,24 @@ def assert_error_body(response, status, code, fields=()):
     assert response.status_code == status, body
     assert set(body) == {"code", "message", "fields"}
     assert body["code"] == code
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
     assert set(body["fields"]) == set(fields)
     return body
 
 
 def test_register_through_the_api_then_read_me_with_the_session():
     client = Client()
-    response = client.post("/api/v1/auth/sms-codes", {"phone": PHONE}, content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/sms-codes", {"phone": PHONE}, content_type="application/json"
+    )
     assert response.status_code == 202
     code = re.search(r"\d{6}", SmsOutboxMessage.objects.get().body).group(0)
 
     response = client.post(
-        "/api/v1/auth/register", {"phone": PHONE, "code": code, "password": STRONG}, content_type="application/json"
+        "/api/v1/auth/register",
+        {"phone": PHONE, "code": code, "password": STRONG},
+        content_type="application/json",
     )
 
     assert response.status_code == 201
@@ -53,7 +67,10 @@ def test_register_with_a_missing_field_names_it_in_chinese():
 
 def test_errors_are_in_english_when_the_client_asks_for_english():
     response = Client().post(
-        "/api/v1/auth/sms-codes", {"phone": "123"}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+        "/api/v1/auth/sms-codes",
+        {"phone": "123"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     body = assert_error_body(response, 422, "phone_format", ["phone"])
@@ -71,7 +88,9 @@ def test_asking_for_codes_too_fast_is_a_429_with_retry_after():
     client = Client()
     client.post("/api/v1/auth/sms-codes", {"phone": PHONE}, content_type="application/json")
 
-    response = client.post("/api/v1/auth/sms-codes", {"phone": PHONE}, content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/sms-codes", {"phone": PHONE}, content_type="application/json"
+    )
 
     assert_error_body(response, 429, "rate_limited", ["phone"])
     assert 0 < int(response["Retry-After"]) <= 60
@@ -130,7 +149,9 @@ def test_a_wrong_checksum_is_a_422_on_the_id_field():
     bad = good[:17] + ("0" if good[-1] != "0" else "1")
 
     response = client.post(
-        "/api/v1/me/real-name-verification", {"name": "周晓明", "id_number": bad}, content_type="application/json"
+        "/api/v1/me/real-name-verification",
+        {"name": "周晓明", "id_number": bad},
+        content_type="application/json",
     )
 
     assert_error_body(response, 422, "id_checksum", ["id_number"])
@@ -140,9 +161,7 @@ def test_session_writes_without_the_csrf_token_are_refused():
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory())
 
-    response = client.post(
-        "/api/v1/me/tokens", {"name": "x"}, content_type="application/json"
-    )
+    response = client.post("/api/v1/me/tokens", {"name": "x"}, content_type="application/json")
 
     assert_error_body(response, 403, "csrf_failed")
 
@@ -154,7 +173,9 @@ def test_a_bearer_token_authenticates_reads_and_writes_without_csrf():
     auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
     assert client.get("/api/v1/me", **auth).json()["id"] == user.pk
-    response = client.post("/api/v1/me/tokens", {"name": "第二个"}, content_type="application/json", **auth)
+    response = client.post(
+        "/api/v1/me/tokens", {"name": "第二个"}, content_type="application/json", **auth
+    )
 
     assert response.status_code == 201
     assert response.json()["secret"].startswith("ywt_")
@@ -199,7 +220,9 @@ def test_organisation_link_and_agent_grant_through_the_api():
     client.force_login(owner)
 
     response = client.post(
-        "/api/v1/me/organisations", {"uscc": company.uscc, "name": company.name}, content_type="application/json"
+        "/api/v1/me/organisations",
+        {"uscc": company.uscc, "name": company.name},
+        content_type="application/json",
     )
     assert response.status_code == 201
     organisation_id = response.json()["id"]
@@ -219,7 +242,9 @@ def test_organisation_link_and_agent_grant_through_the_api():
 
     agent_client = Client()
     agent_client.force_login(agent)
-    assert [a["organisation"]["uscc"] for a in agent_client.get("/api/v1/me/agencies").json()] == [company.uscc]
+    assert [a["organisation"]["uscc"] for a in agent_client.get("/api/v1/me/agencies").json()] == [
+        company.uscc
+    ]
 
 
 def test_another_user_cannot_see_or_manage_an_organisations_agents():
@@ -229,7 +254,9 @@ def test_another_user_cannot_see_or_manage_an_organisations_agents():
     client = Client()
     client.force_login(VerifiedUserFactory())
 
-    assert_error_body(client.get(f"/api/v1/organisations/{organisation.pk}/agents"), 404, "not_found")
+    assert_error_body(
+        client.get(f"/api/v1/organisations/{organisation.pk}/agents"), 404, "not_found"
+    )
     response = client.post(
         f"/api/v1/organisations/{organisation.pk}/agents",
         {"agent_phone": owner.phone, "valid_until": "2027-06-30"},

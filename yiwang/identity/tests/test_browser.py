@@ -26,7 +26,9 @@ def read_code_from_outbox(page) -> str:
 
 
 def test_a_citizen_registers_and_verifies_her_real_name(page):
-    record = PopulationRecordFactory(name="叶知秋", gender="F", id_number=resident_id(21, male=False))
+    record = PopulationRecordFactory(
+        name="叶知秋", gender="F", id_number=resident_id(21, male=False)
+    )
 
     page.goto("/")
     page.get_by_role("link", name="注册").first.click()
@@ -60,7 +62,11 @@ def test_a_citizen_registers_and_verifies_her_real_name(page):
     expect(page.get_by_text(masked)).to_be_visible()
     assert record.id_number not in page.content()
     user = User.objects.get(phone=PHONE)
-    assert (user.name, user.id_number, user.assurance_level) == ("叶知秋", record.id_number, AssuranceLevel.L2)
+    assert (user.name, user.id_number, user.assurance_level) == (
+        "叶知秋",
+        record.id_number,
+        AssuranceLevel.L2,
+    )
 
 
 def test_logging_in_as_staff_opens_the_console(page):

@@ -7,10 +7,21 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from yiwang.core.errors import Conflict, NotFound, PermissionDenied, RateLimited, ServiceUnavailable, ValidationFailed
+from yiwang.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from yiwang.core.models import SmsOutboxMessage
 from yiwang.exchange.models import LegalPersonRecord, PopulationRecord
-from yiwang.exchange.tests.factories import LegalPersonRecordFactory, PopulationRecordFactory, resident_id
+from yiwang.exchange.tests.factories import (
+    LegalPersonRecordFactory,
+    PopulationRecordFactory,
+    resident_id,
+)
 from yiwang.identity import services
 from yiwang.identity.models import (
     ApiToken,
@@ -262,7 +273,9 @@ def resident():
 def test_verify_with_matching_name_and_id_raises_the_account_to_l2(resident):
     user = UserFactory()
 
-    verified = services.person_verify_real_name(user=user, name="林小雨", id_number=resident.id_number)
+    verified = services.person_verify_real_name(
+        user=user, name="林小雨", id_number=resident.id_number
+    )
 
     assert verified.assurance_level == AssuranceLevel.L2
     assert verified.id_number == resident.id_number
@@ -343,7 +356,9 @@ def test_verify_as_a_deceased_person_is_refused(resident):
 
 
 def test_an_id_number_bound_to_another_account_cannot_be_used_again(resident):
-    services.person_verify_real_name(user=UserFactory(), name="林小雨", id_number=resident.id_number)
+    services.person_verify_real_name(
+        user=UserFactory(), name="林小雨", id_number=resident.id_number
+    )
     second = UserFactory()
 
     with pytest.raises(Conflict) as exc:
@@ -412,7 +427,9 @@ def test_a_window_clerk_raises_a_verified_person_to_l3():
     clerk = StaffRoleFactory(role=StaffRole.Role.CLERK).user
     person = VerifiedUserFactory()
 
-    result = services.person_verify_in_person(staff=clerk, id_number=person.id_number, name=person.name)
+    result = services.person_verify_in_person(
+        staff=clerk, id_number=person.id_number, name=person.name
+    )
 
     assert result.assurance_level == AssuranceLevel.L3
     assert result.in_person_verified_by == clerk
@@ -424,7 +441,9 @@ def test_a_reviewer_may_not_verify_in_person():
     person = VerifiedUserFactory()
 
     with pytest.raises(PermissionDenied):
-        services.person_verify_in_person(staff=reviewer, id_number=person.id_number, name=person.name)
+        services.person_verify_in_person(
+            staff=reviewer, id_number=person.id_number, name=person.name
+        )
 
     person.refresh_from_db()
     assert person.assurance_level == AssuranceLevel.L2
@@ -502,7 +521,9 @@ def test_an_l1_account_cannot_link_an_organisation(company):
 
 def test_someone_else_than_the_legal_representative_cannot_link_it(company):
     with pytest.raises(PermissionDenied) as exc:
-        services.organisation_register(user=VerifiedUserFactory(), uscc=company.uscc, name=company.name)
+        services.organisation_register(
+            user=VerifiedUserFactory(), uscc=company.uscc, name=company.name
+        )
 
     assert exc.value.code == "not_legal_representative"
     assert not Organisation.objects.exists()
@@ -547,7 +568,9 @@ def test_a_new_legal_representative_takes_control(owner, company):
     company.legal_representative_id_number = successor.id_number
     company.save()
 
-    organisation = services.organisation_register(user=successor, uscc=company.uscc, name=company.name)
+    organisation = services.organisation_register(
+        user=successor, uscc=company.uscc, name=company.name
+    )
 
     assert organisation.legal_representative == successor
     assert Organisation.objects.count() == 1
@@ -625,7 +648,10 @@ def test_an_unfit_agent_is_refused(owner, organisation, make_agent, code):
 def test_an_agent_phone_without_an_account_is_refused(owner, organisation):
     with pytest.raises(ValidationFailed) as exc:
         services.organisation_agent_grant(
-            actor=owner, organisation=organisation, agent_phone="13700000000", valid_until=next_year()
+            actor=owner,
+            organisation=organisation,
+            agent_phone="13700000000",
+            valid_until=next_year(),
         )
 
     assert exc.value.code == "agent_not_found"
@@ -693,7 +719,10 @@ def test_a_department_admin_cannot_grant_roles_in_another_department():
 
     with pytest.raises(PermissionDenied):
         services.staff_role_grant(
-            actor=admin_role.user, user=VerifiedUserFactory(), department=DepartmentFactory(), role="clerk"
+            actor=admin_role.user,
+            user=VerifiedUserFactory(),
+            department=DepartmentFactory(),
+            role="clerk",
         )
 
 
@@ -702,7 +731,10 @@ def test_a_clerk_cannot_grant_roles():
 
     with pytest.raises(PermissionDenied):
         services.staff_role_grant(
-            actor=clerk_role.user, user=VerifiedUserFactory(), department=clerk_role.department, role="clerk"
+            actor=clerk_role.user,
+            user=VerifiedUserFactory(),
+            department=clerk_role.department,
+            role="clerk",
         )
 
 
@@ -710,7 +742,9 @@ def test_staff_roles_need_a_verified_person():
     superuser = UserFactory(is_superuser=True, is_staff=True)
 
     with pytest.raises(ValidationFailed) as exc:
-        services.staff_role_grant(actor=superuser, user=UserFactory(), department=DepartmentFactory(), role="clerk")
+        services.staff_role_grant(
+            actor=superuser, user=UserFactory(), department=DepartmentFactory(), role="clerk"
+        )
 
     assert exc.value.code == "not_verified"
 
@@ -730,7 +764,9 @@ def test_an_unknown_role_is_refused():
     superuser = UserFactory(is_superuser=True, is_staff=True)
 
     with pytest.raises(ValidationFailed):
-        services.staff_role_grant(actor=superuser, user=VerifiedUserFactory(), department=DepartmentFactory(), role="king")
+        services.staff_role_grant(
+            actor=superuser, user=VerifiedUserFactory(), department=DepartmentFactory(), role="king"
+        )
 
 
 # --- API tokens -----------------------------------------------------------------------
@@ -755,7 +791,9 @@ def test_an_expired_or_tampered_token_authenticates_nobody():
     )
     assert user_for_api_token(secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
 
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    ApiToken.objects.filter(pk=token.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
 
     assert user_for_api_token(secret) is None
 

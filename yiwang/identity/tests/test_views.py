@@ -10,7 +10,12 @@ from yiwang.core.models import SmsOutboxMessage
 from yiwang.exchange.tests.factories import LegalPersonRecordFactory, PopulationRecordFactory
 from yiwang.identity import services
 from yiwang.identity.models import AssuranceLevel, OrganisationAgent, User
-from yiwang.identity.tests.factories import PASSWORD, StaffRoleFactory, UserFactory, VerifiedUserFactory
+from yiwang.identity.tests.factories import (
+    PASSWORD,
+    StaffRoleFactory,
+    UserFactory,
+    VerifiedUserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +24,9 @@ STRONG = "Xk9#mzLq2-qq"
 
 
 def field_errors(response) -> list[str]:
-    return re.findall(r'<ul class="errorlist[^"]*"[^>]*>\s*<li>([^<]+)</li>', response.content.decode())
+    return re.findall(
+        r'<ul class="errorlist[^"]*"[^>]*>\s*<li>([^<]+)</li>', response.content.decode()
+    )
 
 
 def test_register_page_sends_a_code_then_registers_and_logs_in():
@@ -32,7 +39,13 @@ def test_register_page_sends_a_code_then_registers_and_logs_in():
 
     response = client.post(
         reverse("identity:register"),
-        {"phone": PHONE, "code": code, "password": STRONG, "password_again": STRONG, "action": "register"},
+        {
+            "phone": PHONE,
+            "code": code,
+            "password": STRONG,
+            "password_again": STRONG,
+            "action": "register",
+        },
     )
 
     assert response.status_code == 302
@@ -49,7 +62,13 @@ def test_register_with_a_wrong_code_shows_the_error_beside_the_field_and_keeps_t
 
     response = client.post(
         reverse("identity:register"),
-        {"phone": PHONE, "code": wrong, "password": STRONG, "password_again": STRONG, "action": "register"},
+        {
+            "phone": PHONE,
+            "code": wrong,
+            "password": STRONG,
+            "password_again": STRONG,
+            "action": "register",
+        },
     )
 
     assert response.status_code == 422
@@ -61,7 +80,13 @@ def test_register_with_a_wrong_code_shows_the_error_beside_the_field_and_keeps_t
 def test_register_with_different_passwords_is_refused_before_any_code_is_used():
     response = Client().post(
         reverse("identity:register"),
-        {"phone": PHONE, "code": "123456", "password": STRONG, "password_again": STRONG + "x", "action": "register"},
+        {
+            "phone": PHONE,
+            "code": "123456",
+            "password": STRONG,
+            "password_again": STRONG + "x",
+            "action": "register",
+        },
     )
 
     assert response.status_code == 422
@@ -102,9 +127,13 @@ def test_login_with_the_right_password_goes_to_my_page():
 def test_login_follows_a_safe_next_but_not_an_external_one():
     UserFactory(phone=PHONE)
 
-    inside = Client().post(reverse("identity:login") + "?next=/accounts/verify/", {"phone": PHONE, "password": PASSWORD})
+    inside = Client().post(
+        reverse("identity:login") + "?next=/accounts/verify/",
+        {"phone": PHONE, "password": PASSWORD},
+    )
     outside = Client().post(
-        reverse("identity:login") + "?next=https://evil.example/", {"phone": PHONE, "password": PASSWORD}
+        reverse("identity:login") + "?next=https://evil.example/",
+        {"phone": PHONE, "password": PASSWORD},
     )
 
     assert inside["Location"] == "/accounts/verify/"
@@ -114,7 +143,9 @@ def test_login_follows_a_safe_next_but_not_an_external_one():
 def test_a_wrong_password_says_so_without_telling_which_part_is_wrong():
     UserFactory(phone=PHONE)
 
-    response = Client().post(reverse("identity:login"), {"phone": PHONE, "password": "wrong-password"})
+    response = Client().post(
+        reverse("identity:login"), {"phone": PHONE, "password": "wrong-password"}
+    )
 
     assert response.status_code == 422
     assert "手机号或密码错误。" in response.content.decode()
@@ -163,7 +194,9 @@ def test_verify_page_verifies_and_my_page_shows_the_id_masked():
     client = Client()
     client.force_login(UserFactory())
 
-    response = client.post(reverse("identity:verify"), {"name": "沈佳怡", "id_number": record.id_number})
+    response = client.post(
+        reverse("identity:verify"), {"name": "沈佳怡", "id_number": record.id_number}
+    )
     assert response.status_code == 302
 
     page = client.get(reverse("portal:me")).content.decode()
@@ -215,7 +248,8 @@ def test_a_clerk_verifies_a_person_in_person_from_the_console():
     client.force_login(clerk)
 
     response = client.post(
-        reverse("identity:staff_in_person_verify"), {"id_number": person.id_number, "name": person.name}
+        reverse("identity:staff_in_person_verify"),
+        {"id_number": person.id_number, "name": person.name},
     )
 
     assert response.status_code == 200
@@ -232,7 +266,9 @@ def test_organisation_pages_link_authorise_and_revoke_an_agent():
     client = Client()
     client.force_login(owner)
 
-    response = client.post(reverse("identity:organisation_new"), {"uscc": company.uscc, "name": company.name})
+    response = client.post(
+        reverse("identity:organisation_new"), {"uscc": company.uscc, "name": company.name}
+    )
     assert response.status_code == 302
     detail = response["Location"]
     response = client.post(detail, {"agent_phone": agent.phone, "valid_until": "2027-06-30"})
@@ -255,7 +291,10 @@ def test_an_organisation_page_is_hidden_from_everyone_but_its_representative():
     client = Client()
     client.force_login(VerifiedUserFactory())
 
-    assert client.get(reverse("identity:organisation_detail", args=[organisation.pk])).status_code == 404
+    assert (
+        client.get(reverse("identity:organisation_detail", args=[organisation.pk])).status_code
+        == 404
+    )
 
 
 @override_settings(SMS_OUTBOX_VISIBLE=False)
