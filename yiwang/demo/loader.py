@@ -1,0 +1,402 @@
+"""Load the demo: regions, departments, registries and persona accounts.
+
+Registry and department rows are matched on their natural keys (ID number, credit code,
+department code) and written only when they differ, so a second load changes nothing.
+Accounts go through the same identity services a person would use: real-name
+verification against the population registry just filled, staff roles granted by the
+platform administrator, in-person verification by a window clerk, the organisation
+claimed by its legal representative and its agent authorised by him.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import models, transaction
+from django.utils import timezone
+
+from yiwang.core.models import Region
+from yiwang.core.regions import RegionLoadResult, regions_load
+from yiwang.demo.departments import DEPARTMENTS
+from yiwang.demo.personas import (
+    COMPANY,
+    DEMO_PASSWORD,
+    DEMO_REFERENCE_DATE,
+    DEMO_SEED,
+    EXTRA_RESIDENTS,
+    PERSONAS,
+    Persona,
+    Resident,
+    persona_get,
+    registry_residents,
+)
+from yiwang.demo.synthetic import (
+    HANGZHOU_COUNTIES,
+    SyntheticLegalPerson,
+    SyntheticResident,
+    Township,
+    legal_persons_generate,
+    residents_generate,
+)
+from yiwang.exchange.models import LegalPersonRecord, PopulationRecord
+from yiwang.identity.models import (
+    AssuranceLevel,
+    Department,
+    Organisation,
+    OrganisationAgent,
+    StaffRole,
+    User,
+)
+from yiwang.identity.services import (
+    organisation_agent_grant,
+    organisation_register,
+    person_verify_in_person,
+    person_verify_real_name,
+    staff_role_grant,
+)
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+# The clerk who verifies the L3 persona in person.
+IN_PERSON_VERIFIER = "ga_clerk"
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+@dataclass
+class DemoLoadSummary:
+    regions: RegionLoadResult
+    departments: Counts = field(default_factory=Counts)
+    population: Counts = field(default_factory=Counts)
+    legal_persons: Counts = field(default_factory=Counts)
+    accounts: Counts = field(default_factory=Counts)
+    verified: Counts = field(default_factory=Counts)  # real-name (L2) verifications
+    verified_in_person: Counts = field(default_factory=Counts)  # L3
+    staff_roles: Counts = field(default_factory=Counts)
+    organisations: Counts = field(default_factory=Counts)
+    agents: Counts = field(default_factory=Counts)
+
+    @property
+    def changed(self) -> bool:
+        regions_changed = bool(self.regions.created or self.regions.updated)
+        return regions_changed or any(
+            getattr(self, name).changed
+            for name in (
+                "departments",
+                "population",
+                "legal_persons",
+                "accounts",
+                "verified",
+                "verified_in_person",
+                "staff_roles",
+                "organisations",
+                "agents",
+            )
+        )
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(what, total, created, updated) for each part of the demo, as text."""
+        parts = [
+            ("行政区划 Regions", self.regions.total, self.regions.created, self.regions.updated),
+            *(
+                (label, counts.total, counts.created, counts.updated)
+                for label, counts in (
+                    ("部门 Departments", self.departments),
+                    ("人口库 Population registry", self.population),
+                    ("法人库 Legal-person registry", self.legal_persons),
+                    ("演示账号 Persona accounts", self.accounts),
+                    ("实名认证 Real-name verified (L2+)", self.verified),
+                    ("线下核验 Verified in person (L3)", self.verified_in_person),
+                    ("工作人员角色 Staff roles", self.staff_roles),
+                    ("企业账号 Organisations", self.organisations),
+                    ("经办人授权 Authorised agents", self.agents),
+                )
+            ),
+        ]
+        return [(label, str(total), str(new), str(upd)) for label, total, new, upd in parts]
+
+
+@transaction.atomic
+def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
+    """Load (or refresh) every piece of the demo in one transaction."""
+    city_code = city_code or settings.YIWANG_DEMO_CITY
+    summary = DemoLoadSummary(regions=regions_load(township_city_codes=[city_code]))
+    summary.departments = _departments_load()
+    townships = _townships_by_county()
+    extra_residents = residents_generate(
+        random.Random(DEMO_SEED),
+        count=EXTRA_RESIDENTS,
+        reference=DEMO_REFERENCE_DATE,
+        townships_by_county=townships,
+        exclude_id_numbers=frozenset(r.id_number for r in registry_residents()),
+    )
+    summary.population = _population_load(registry_residents(), extra_residents)
+    extra_legal_persons = legal_persons_generate(
+        random.Random(f"{DEMO_SEED}:legal-persons"),
+        representatives=extra_residents,
+        reference=DEMO_REFERENCE_DATE,
+        townships_by_county=townships,
+        exclude_usccs=frozenset({COMPANY.uscc}),
+        exclude_trade_names=frozenset({"岚禾"}),
+    )
+    summary.legal_persons = _legal_persons_load(extra_legal_persons)
+    users = _accounts_load(summary)
+    _verifications_load(users, summary)
+    _staff_roles_load(users, summary)
+    _in_person_verifications_load(users, summary)
+    _organisation_load(users, summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------
+# Rows matched on a natural key
+
+
+def _upsert(
+    model: type[ModelT],
+    key: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    create_only: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Counts:
+    """Insert missing rows and update rows that differ; leave equal rows untouched.
+
+    ``create_only`` maps a key to values set when the row is created (or while they are
+    still empty), such as a date relative to the day of the first load.
+    """
+    rows = list(rows)
+    create_only = create_only or {}
+    manager = model._default_manager
+    existing = {
+        getattr(obj, key): obj for obj in manager.filter(**{f"{key}__in": [r[key] for r in rows]})
+    }
+    auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    counts = Counts()
+    to_create: list[ModelT] = []
+    for row in rows:
+        obj = existing.get(row[key])
+        extra = create_only.get(row[key], {})
+        if obj is None:
+            to_create.append(model(**row, **extra))
+            continue
+        changed = [name for name, value in row.items() if getattr(obj, name) != value]
+        changed += [name for name, value in extra.items() if getattr(obj, name) in (None, "")]
+        if not changed:
+            counts.unchanged += 1
+            continue
+        for name in changed:
+            setattr(obj, name, row[name] if name in row else extra[name])
+        obj.save(update_fields=[*changed, *auto_now])
+        counts.updated += 1
+    manager.bulk_create(to_create)
+    counts.created = len(to_create)
+    return counts
+
+
+def _departments_load() -> Counts:
+    region_ids = dict(
+        Region.objects.filter(code__in={d.region_code for d in DEPARTMENTS}).values_list(
+            "code", "pk"
+        )
+    )
+    return _upsert(
+        Department,
+        "code",
+        (
+            {
+                "code": d.code,
+                "name": d.name,
+                "kind": d.kind,
+                "region_id": region_ids[d.region_code],
+                "uscc": d.uscc,
+                "is_active": True,
+            }
+            for d in DEPARTMENTS
+        ),
+    )
+
+
+def _townships_by_county() -> dict[str, list[Township]]:
+    townships: dict[str, list[Township]] = defaultdict(list)
+    for code, name, county in (
+        Region.objects.filter(level=Region.Level.TOWNSHIP, parent__code__in=HANGZHOU_COUNTIES)
+        .order_by("code")
+        .values_list("code", "name", "parent__code")
+    ):
+        townships[county].append(Township(code=code, name=name))
+    return dict(townships)
+
+
+def _resident_row(resident: Resident) -> dict[str, Any]:
+    return {
+        "id_number": resident.id_number,
+        "name": resident.name,
+        "gender": resident.gender,
+        "birth_date": resident.birth_date,
+        "ethnicity": resident.ethnicity,
+        "household_region_code": resident.household_region_code,
+        "household_address": resident.household_address,
+        "status": (
+            PopulationRecord.Status.NORMAL
+            if resident.died_days_before_load is None
+            else PopulationRecord.Status.DECEASED
+        ),
+    }
+
+
+def _population_load(residents: Sequence[Resident], extras: Sequence[SyntheticResident]) -> Counts:
+    today = timezone.localdate()
+    rows = [_resident_row(r) for r in residents] + [asdict(r) for r in extras]
+    # A persona's death is "a few days ago" as of the first load, and stays put after.
+    death_dates = {
+        r.id_number: {"death_date": today - datetime.timedelta(days=r.died_days_before_load)}
+        for r in residents
+        if r.died_days_before_load is not None
+    }
+    return _upsert(PopulationRecord, "id_number", rows, create_only=death_dates)
+
+
+def _legal_persons_load(extras: Sequence[SyntheticLegalPerson]) -> Counts:
+    owner = persona_get(COMPANY.representative)
+    company = {
+        "uscc": COMPANY.uscc,
+        "name": COMPANY.name,
+        "entity_type": COMPANY.entity_type,
+        "legal_representative_name": owner.name,
+        "legal_representative_id_number": owner.id_number,
+        "registered_capital": COMPANY.registered_capital,
+        "established_on": COMPANY.established_on,
+        "region_code": COMPANY.region_code,
+        "address": COMPANY.address,
+        "business_scope": COMPANY.business_scope,
+        "registration_authority": COMPANY.registration_authority,
+        "status": LegalPersonRecord.Status.ACTIVE,
+    }
+    return _upsert(LegalPersonRecord, "uscc", [company, *(asdict(r) for r in extras)])
+
+
+# ---------------------------------------------------------------------------------------
+# Accounts, through the identity services
+
+
+def _accounts_load(summary: DemoLoadSummary) -> dict[str, User]:
+    """One account per persona; an existing account keeps its password."""
+    users: dict[str, User] = {}
+    password_hash = ""
+    for persona in PERSONAS:
+        user = User.objects.filter(phone=persona.phone).first()
+        if user is None:
+            # Hashing is slow on purpose; all personas share one password, so hash it once.
+            password_hash = password_hash or make_password(DEMO_PASSWORD)
+            user = User(phone=persona.phone, password=password_hash)
+            user.is_staff = user.is_superuser = persona.platform_admin
+            user.save()
+            summary.accounts.created += 1
+        elif persona.platform_admin and not (user.is_staff and user.is_superuser):
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+            summary.accounts.updated += 1
+        else:
+            summary.accounts.unchanged += 1
+        users[persona.key] = user
+    return users
+
+
+def _verifications_load(users: dict[str, User], summary: DemoLoadSummary) -> None:
+    for persona in PERSONAS:
+        if persona.level < AssuranceLevel.L2:
+            continue
+        was_verified = users[persona.key].is_verified
+        # Returns at once for an account already verified with this ID number.
+        users[persona.key] = person_verify_real_name(
+            user=users[persona.key], name=persona.name, id_number=persona.id_number
+        )
+        _count(summary.verified, created=not was_verified)
+
+
+def _staff_roles_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
+    admin = users[_platform_admin().key]
+    departments = {d.code: d for d in Department.objects.filter(code__in=_staff_department_codes())}
+    for persona in PERSONAS:
+        for department_code, role in persona.staff_roles:
+            department = departments[department_code]
+            exists = StaffRole.objects.filter(
+                user=users[persona.key], department=department, role=role
+            ).exists()
+            staff_role_grant(actor=admin, user=users[persona.key], department=department, role=role)
+            _count(summary.staff_roles, created=not exists)
+
+
+def _in_person_verifications_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
+    clerk = users[IN_PERSON_VERIFIER]
+    for persona in PERSONAS:
+        if persona.level < AssuranceLevel.L3:
+            continue
+        user = users[persona.key]
+        if user.assurance_level >= AssuranceLevel.L3:
+            _count(summary.verified_in_person, created=False)
+            continue
+        person_verify_in_person(staff=clerk, id_number=persona.id_number, name=persona.name)
+        user.refresh_from_db()
+        _count(summary.verified_in_person, created=True)
+
+
+def _organisation_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
+    owner = users[COMPANY.representative]
+    organisation = Organisation.objects.filter(uscc=COMPANY.uscc).first()
+    if organisation is None or organisation.legal_representative_id != owner.pk:
+        organisation = organisation_register(user=owner, uscc=COMPANY.uscc, name=COMPANY.name)
+        _count(summary.organisations, created=True)
+    else:
+        _count(summary.organisations, created=False)
+    today = timezone.localdate()
+    for key in COMPANY.agents:
+        active = OrganisationAgent.objects.filter(
+            organisation=organisation,
+            agent=users[key],
+            revoked_at__isnull=True,
+            valid_until__gte=today,
+        ).exists()
+        if not active:
+            organisation_agent_grant(
+                actor=owner,
+                organisation=organisation,
+                agent_phone=persona_get(key).phone,
+                valid_until=today + datetime.timedelta(days=COMPANY.agent_valid_days),
+            )
+        _count(summary.agents, created=not active)
+
+
+def _count(counts: Counts, *, created: bool) -> None:
+    if created:
+        counts.created += 1
+    else:
+        counts.unchanged += 1
+
+
+def _platform_admin() -> Persona:
+    return next(p for p in PERSONAS if p.platform_admin)
+
+
+def _staff_department_codes() -> set[str]:
+    return {code for p in PERSONAS for code, _role in p.staff_roles}

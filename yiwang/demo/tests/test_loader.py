@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from yiwang.demo.loader import demo_load
+from yiwang.demo.personas import (
+    COMPANY,
+    DECEASED_FATHER,
+    DEMO_PASSWORD,
+    PERSONAS,
+    UNCLAIMED_RESIDENTS,
+    persona_get,
+)
+from yiwang.exchange.models import LegalPersonRecord, PopulationRecord
+from yiwang.identity import services
+from yiwang.identity.models import (
+    AssuranceLevel,
+    Department,
+    Organisation,
+    OrganisationAgent,
+    RealNameAttempt,
+    StaffRole,
+    User,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(regions):
+    return demo_load()
+
+
+def _user(key: str) -> User:
+    return User.objects.get(phone=persona_get(key).phone)
+
+
+def _snapshot() -> dict[str, object]:
+    return {
+        "users": sorted(
+            User.objects.values_list(
+                "phone", "password", "name", "id_number", "assurance_level", "verified_at"
+            )
+        ),
+        "population": sorted(PopulationRecord.objects.values_list("id_number", "updated_at")),
+        "legal_persons": sorted(LegalPersonRecord.objects.values_list("uscc", "updated_at")),
+        "departments": sorted(Department.objects.values_list("code", "name", "uscc", "region_id")),
+        "roles": sorted(StaffRole.objects.values_list("pk", "user_id", "department_id", "role")),
+        "organisations": sorted(Organisation.objects.values_list("pk", "legal_representative_id")),
+        "agents": sorted(OrganisationAgent.objects.values_list("pk", "valid_until", "granted_at")),
+        "attempts": RealNameAttempt.objects.count(),
+    }
+
+
+def test_demo_load_creates_each_persona_at_its_level_with_the_registry_name_and_id(loaded):
+    assert User.objects.count() == len(PERSONAS) == 19
+    for persona in PERSONAS:
+        user = _user(persona.key)
+        assert user.assurance_level == persona.level, persona.key
+        if persona.level >= AssuranceLevel.L2:
+            record = PopulationRecord.objects.get(id_number=user.id_number)
+            assert (user.name, user.id_number) == (persona.name, persona.id_number)
+            assert record.name == persona.name
+            assert record.status == PopulationRecord.Status.NORMAL
+            # Verified through the service, which records each successful attempt.
+            assert RealNameAttempt.objects.filter(user=user, succeeded=True).count() == 1
+        else:
+            assert (user.name, user.id_number) == ("", None)
+            assert PopulationRecord.objects.filter(id_number=persona.id_number).exists()
+
+
+def test_the_l3_persona_was_verified_in_person_by_the_public_security_clerk(loaded):
+    citizen = _user("in_person_citizen")
+
+    assert citizen.assurance_level == AssuranceLevel.L3
+    assert citizen.in_person_verified_by == _user("ga_clerk")
+    assert citizen.in_person_verified_at is not None
+
+
+def test_only_the_platform_administrator_is_staff_and_superuser(loaded):
+    admins = User.objects.filter(is_staff=True, is_superuser=True)
+
+    assert list(admins) == [_user("admin")]
+    assert not User.objects.filter(is_staff=True).exclude(pk=_user("admin").pk).exists()
+
+
+def test_nine_staff_roles_in_three_departments_and_one_department_admin(loaded):
+    working = StaffRole.objects.exclude(role=StaffRole.Role.DEPARTMENT_ADMIN)
+    by_department = {
+        code: Counter(working.filter(department__code=code).values_list("role", flat=True))
+        for code in ("330106-GA", "330106-WJ", "330106-RS")
+    }
+
+    assert working.count() == 9
+    assert working.values("user").distinct().count() == 9
+    assert by_department == {
+        code: {"clerk": 1, "reviewer": 1, "approver": 1} for code in by_department
+    }
+    department_admin = StaffRole.objects.get(role=StaffRole.Role.DEPARTMENT_ADMIN)
+    assert department_admin.user == _user("rs_admin")
+    assert department_admin.department.code == "330106-RS"
+    assert all(role.granted_by == _user("admin") for role in StaffRole.objects.all())
+    assert all(role.user.assurance_level >= AssuranceLevel.L2 for role in StaffRole.objects.all())
+
+
+def test_departments_are_loaded_for_hangzhou_and_xihu(loaded):
+    assert Department.objects.count() == 24
+    assert Department.objects.filter(region__code="330100").count() == 12
+    assert Department.objects.filter(region__code="330106").count() == 12
+    police = Department.objects.get(code="330106-GA")
+    assert (police.name, police.kind) == ("杭州市公安局西湖区分局", Department.Kind.PUBLIC_SECURITY)
+    assert police.uscc.startswith("11330106")
+
+
+def test_the_business_owner_represents_one_organisation_with_one_active_agent(loaded):
+    owner = _user("business_owner")
+    today = timezone.localdate()
+
+    organisation = Organisation.objects.get(legal_representative=owner)
+    grant = OrganisationAgent.objects.get(organisation=organisation)
+    assert (organisation.uscc, organisation.name) == (COMPANY.uscc, COMPANY.name)
+    assert organisation.region_code == "330106"
+    assert grant.agent == _user("business_agent")
+    assert grant.revoked_at is None
+    assert grant.is_active_on(today)
+    assert grant.valid_until == today + datetime.timedelta(days=365)
+    assert grant.granted_by == owner
+    record = LegalPersonRecord.objects.get(uscc=COMPANY.uscc)
+    assert record.legal_representative_id_number == owner.id_number
+    assert record.status == LegalPersonRecord.Status.ACTIVE
+    assert record.entity_type.startswith("有限责任公司")
+
+
+def test_the_deceased_father_is_in_the_registry_as_deceased_without_an_account(loaded):
+    record = PopulationRecord.objects.get(id_number=DECEASED_FATHER.id_number)
+
+    assert record.name == "赵德明"
+    assert record.status == PopulationRecord.Status.DECEASED
+    assert record.death_date == timezone.localdate() - datetime.timedelta(days=4)
+    assert not User.objects.filter(id_number=DECEASED_FATHER.id_number).exists()
+    assert record.household_address == persona_get("bereaved_child").resident.household_address
+
+
+def test_the_registries_hold_the_extra_records(loaded):
+    statuses = Counter(PopulationRecord.objects.values_list("status", flat=True))
+    legal = Counter(LegalPersonRecord.objects.values_list("status", flat=True))
+
+    # 19 personas, the deceased father, 3 unclaimed residents and 200 more.
+    assert PopulationRecord.objects.count() == 223
+    assert statuses["deceased"] >= 2
+    assert LegalPersonRecord.objects.count() == 21
+    assert legal == {"active": 19, "revoked": 1, "deregistered": 1}
+    assert LegalPersonRecord.objects.filter(entity_type="个体工商户").count() == 5
+    assert LegalPersonRecord.objects.filter(entity_type__startswith="股份有限公司").count() == 2
+
+
+def test_an_unclaimed_resident_can_be_verified_by_a_new_account(loaded):
+    resident = UNCLAIMED_RESIDENTS[0]
+    assert not User.objects.filter(id_number=resident.id_number).exists()
+    newcomer = User.objects.create_user(phone="13912345678", password=DEMO_PASSWORD)
+
+    services.person_verify_real_name(
+        user=newcomer, name=resident.name, id_number=resident.id_number
+    )
+
+    newcomer.refresh_from_db()
+    assert newcomer.assurance_level == AssuranceLevel.L2
+
+
+def test_demo_load_twice_changes_nothing(loaded):
+    before = _snapshot()
+
+    summary = demo_load()
+
+    assert not summary.changed
+    assert _snapshot() == before
+    assert summary.population.unchanged == 223
+    assert summary.accounts.unchanged == 19
+
+
+def test_demo_load_again_keeps_a_changed_password_and_restores_a_revoked_agent(loaded):
+    owner = _user("business_owner")
+    owner.set_password("Another-Secret-9")
+    owner.save()
+    services.organisation_agent_revoke(actor=owner, grant=OrganisationAgent.objects.get())
+
+    summary = demo_load()
+
+    assert _user("business_owner").check_password("Another-Secret-9")
+    assert summary.agents.created == 1
+    assert OrganisationAgent.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_demo_load_again_restores_an_edited_registry_record(loaded):
+    PopulationRecord.objects.filter(id_number=UNCLAIMED_RESIDENTS[1].id_number).update(
+        name="改过的名"
+    )
+
+    summary = demo_load()
+
+    assert summary.population.updated == 1
+    assert PopulationRecord.objects.get(id_number=UNCLAIMED_RESIDENTS[1].id_number).name == "邵雨萱"
