@@ -1,0 +1,81 @@
+"""Production mode passes Django's deployment checks; misconfiguration fails loudly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def run_manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}
+    }
+    clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "YIWANG_DATA_DIR": str(tmp_path)})
+    clean.update(env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "YIWANG_HTTPS": "1",
+    "SECRET_KEY": "k8Vq2-zN7rT0yWm4LpX1cH9sBf6GdJ3eRa5uYt8Qn2Kv0Zx7Ow4Ij1Ml6Ph3Es",
+    "ALLOWED_HOSTS": "zwfw.example.gov.cn",
+}
+
+
+def test_production_mode_passes_the_deployment_checks(tmp_path):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_demo_defaults_fail_the_deployment_checks(tmp_path):
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={}, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr  # no HSTS over plain HTTP
+    assert "security.W012" in result.stderr  # session cookie not secure
+
+
+def test_production_mode_without_a_secret_key_refuses_to_start(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+
+    result = run_manage("check", env=env, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_a_malformed_boolean_setting_is_reported(tmp_path):
+    result = run_manage("check", env={"YIWANG_HTTPS": "maybe"}, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "YIWANG_HTTPS must be a boolean" in result.stderr
+
+
+def test_the_demo_keeps_one_generated_secret_key(tmp_path):
+    first = run_manage("check", env={}, tmp_path=tmp_path)
+    key = (tmp_path / "secret_key").read_text()
+    second = run_manage("check", env={}, tmp_path=tmp_path)
+
+    assert first.returncode == second.returncode == 0
+    assert (tmp_path / "secret_key").read_text() == key
+    assert len(key) >= 50
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
