@@ -204,8 +204,17 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 # Lock an account after repeated failures, and a client address that tries many accounts.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-# Number of reverse proxies in front of the platform, so the client address is the real one.
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
+# Reverse proxies in front of the platform that append the client address to
+# X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0 = clients connect directly.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+# The client address is the one the nearest trusted proxy appended (right-most), never
+# a value the client put in the header itself.
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+)
+NINJA_NUM_PROXIES = PROXY_COUNT
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "identity/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
