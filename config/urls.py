@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.api import api
+from yiwang.portal import views as portal_views
 
 admin.site.site_header = "一网 · 平台管理"
 admin.site.site_title = "一网平台管理"
@@ -9,7 +10,7 @@ admin.site.site_title = "一网平台管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", portal_views.language_switch, name="set_language"),
     path("accounts/", include("yiwang.identity.urls")),
     path("", include("yiwang.portal.urls")),
 ]

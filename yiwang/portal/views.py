@@ -7,9 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from yiwang.core.selectors import sms_outbox_recent
 from yiwang.identity import selectors as identity_selectors
+from yiwang.identity import services as identity_services
 from yiwang.identity.models import User
 
 
@@ -29,6 +32,16 @@ def me(request: HttpRequest) -> HttpResponse:
             "staff_roles": identity_selectors.staff_roles_for_user(user),
         },
     )
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language; a logged-in user keeps the choice on every device."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        identity_services.user_language_set(user=request.user, language=language)
+    return response
 
 
 def sms_outbox(request: HttpRequest) -> HttpResponse:

@@ -316,3 +316,27 @@ def test_an_unknown_page_is_a_friendly_404():
 
     assert response.status_code == 404
     assert "页面不存在" in response.content.decode()
+
+
+def test_switching_language_is_remembered_for_the_account():
+    user = UserFactory(language="zh-hans")
+    client = Client()
+    client.force_login(user)
+
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/me/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/me/"
+    user.refresh_from_db()
+    assert user.language == "en"
+
+
+def test_switching_to_an_unknown_language_changes_nothing():
+    user = UserFactory(language="zh-hans")
+    client = Client()
+    client.force_login(user)
+
+    client.post(reverse("set_language"), {"language": "xx", "next": "/"})
+
+    user.refresh_from_db()
+    assert user.language == "zh-hans"
