@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yiwang.core.errors import YiwangError
-from yiwang.core.forms import form_add_service_error
+from yiwang.core.forms import form_add_service_error, form_submit
 from yiwang.identity import selectors, services
 from yiwang.identity.decorators import staff_required
 from yiwang.identity.forms import (
@@ -26,12 +26,6 @@ from yiwang.identity.forms import (
     RegisterForm,
 )
 from yiwang.identity.models import SmsCode, User
-
-
-def _render_form(
-    request: HttpRequest, template: str, context: dict[str, object], *, status: int = 200
-) -> HttpResponse:
-    return render(request, template, context, status=status)
 
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
@@ -73,27 +67,24 @@ def register(request: HttpRequest) -> HttpResponse:
                 status = exc.status
             else:
                 code_sent = True
-        elif form.is_valid():
-            try:
-                user = services.person_register(
-                    phone=form.cleaned_data["phone"],
-                    code=form.cleaned_data["code"],
-                    password=form.cleaned_data["password"],
+        else:
+            user, status = form_submit(
+                form,
+                lambda data: services.person_register(
+                    phone=data["phone"],
+                    code=data["code"],
+                    password=data["password"],
                     language=get_language() or "",
-                )
-            except YiwangError as exc:
-                form_add_service_error(form, exc)
-                status = exc.status
-            else:
+                ),
+            )
+            if user is not None:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(
                     request,
                     _("Welcome! Please complete real-name verification to use online services."),
                 )
                 return redirect("identity:verify")
-        else:
-            status = 422
-    return _render_form(
+    return render(
         request, "identity/register.html", {"form": form, "code_sent": code_sent}, status=status
     )
 
@@ -141,21 +132,15 @@ def verify_real_name(request: HttpRequest) -> HttpResponse:
     form = RealNameForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.person_verify_real_name(
-                    user=user,
-                    name=form.cleaned_data["name"],
-                    id_number=form.cleaned_data["id_number"],
-                )
-            except YiwangError as exc:
-                form_add_service_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("Real-name verification succeeded (L2)."))
-                return redirect("portal:me")
-        else:
-            status = 422
+        verified, status = form_submit(
+            form,
+            lambda data: services.person_verify_real_name(
+                user=user, name=data["name"], id_number=data["id_number"]
+            ),
+        )
+        if verified is not None:
+            messages.success(request, _("Real-name verification succeeded (L2)."))
+            return redirect("portal:me")
     return render(request, "identity/verify.html", {"form": form}, status=status)
 
 
@@ -166,19 +151,15 @@ def organisation_new(request: HttpRequest) -> HttpResponse:
     form = OrganisationForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                organisation = services.organisation_register(
-                    user=user, uscc=form.cleaned_data["uscc"], name=form.cleaned_data["name"]
-                )
-            except YiwangError as exc:
-                form_add_service_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("The organisation is now linked to your account."))
-                return redirect("identity:organisation_detail", organisation_id=organisation.pk)
-        else:
-            status = 422
+        organisation, status = form_submit(
+            form,
+            lambda data: services.organisation_register(
+                user=user, uscc=data["uscc"], name=data["name"]
+            ),
+        )
+        if organisation is not None:
+            messages.success(request, _("The organisation is now linked to your account."))
+            return redirect("identity:organisation_detail", organisation_id=organisation.pk)
     return render(request, "identity/organisation_new.html", {"form": form}, status=status)
 
 
@@ -192,22 +173,18 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
     form = AgentGrantForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.organisation_agent_grant(
-                    actor=user,
-                    organisation=organisation,
-                    agent_phone=form.cleaned_data["agent_phone"],
-                    valid_until=form.cleaned_data["valid_until"],
-                )
-            except YiwangError as exc:
-                form_add_service_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("The agent has been authorised."))
-                return redirect("identity:organisation_detail", organisation_id=organisation.pk)
-        else:
-            status = 422
+        grant, status = form_submit(
+            form,
+            lambda data: services.organisation_agent_grant(
+                actor=user,
+                organisation=organisation,
+                agent_phone=data["agent_phone"],
+                valid_until=data["valid_until"],
+            ),
+        )
+        if grant is not None:
+            messages.success(request, _("The agent has been authorised."))
+            return redirect("identity:organisation_detail", organisation_id=organisation.pk)
     return render(
         request,
         "identity/organisation_detail.html",
@@ -259,20 +236,14 @@ def staff_in_person_verify(request: HttpRequest) -> HttpResponse:
     status = 200
     verified: User | None = None
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                verified = services.person_verify_in_person(
-                    staff=user,
-                    id_number=form.cleaned_data["id_number"],
-                    name=form.cleaned_data["name"],
-                )
-            except YiwangError as exc:
-                form_add_service_error(form, exc)
-                status = exc.status
-            else:
-                form = InPersonVerifyForm()
-        else:
-            status = 422
+        verified, status = form_submit(
+            form,
+            lambda data: services.person_verify_in_person(
+                staff=user, id_number=data["id_number"], name=data["name"]
+            ),
+        )
+        if verified is not None:
+            form = InPersonVerifyForm()
     return render(
         request,
         "identity/staff_in_person.html",
