@@ -13,9 +13,9 @@ BASE_DIR = Path(settings.BASE_DIR)
 
 
 def run_manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}
-    }
+    # Only what a real deployment would have: none of the test run's own switches.
+    dropped = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "YIWANG_DATA_DIR": str(tmp_path)})
     clean.update(env)
     return subprocess.run(  # noqa: S603
