@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "yiwang.core",
     "yiwang.identity",
     "yiwang.exchange",
+    "yiwang.catalog",
+    "yiwang.certificates",
+    "yiwang.applications",
     "yiwang.portal",
     "yiwang.demo",
 ]

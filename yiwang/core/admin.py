@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from yiwang.core.models import Region, SmsOutboxMessage
+from yiwang.core.models import Region, SmsOutboxMessage, WorkdayOverride
 
 
 @admin.register(Region)
@@ -15,3 +15,10 @@ class RegionAdmin(admin.ModelAdmin[Region]):
 class SmsOutboxMessageAdmin(admin.ModelAdmin[SmsOutboxMessage]):
     list_display = ["phone", "created_at"]
     readonly_fields = ["phone", "body", "created_at"]
+
+
+@admin.register(WorkdayOverride)
+class WorkdayOverrideAdmin(admin.ModelAdmin[WorkdayOverride]):
+    list_display = ["date", "is_workday", "note"]
+    list_filter = ["is_workday"]
+    date_hierarchy = "date"

@@ -54,3 +54,23 @@ class SmsOutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.body[:20]}"
+
+
+class WorkdayOverride(models.Model):
+    """An official working-day announcement the calendar package does not yet know.
+
+    The State Council announces each year's holidays and make-up working days late in the
+    previous year; administrators enter them here until the package catches up.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("working-day override")
+        verbose_name_plural = _("working-day overrides")
+
+    def __str__(self) -> str:
+        return f"{self.date} {'班' if self.is_workday else '休'}"

@@ -1,0 +1,236 @@
+"""Applications (办件): one submitted request and its whole life.
+
+An application keeps the catalogue version it was submitted under and its own serialized
+BPMN workflow state; each state change is one transaction that writes the application,
+its workflow state, its staff tasks and a timeline event together.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplement requested")
+    NOT_ACCEPTED = "not_accepted", _("Not accepted")
+    ACCEPTED = "accepted", _("Accepted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    GRANTED = "granted", _("Granted")
+    DENIED = "denied", _("Denied")
+    DELIVERED = "delivered", _("Result delivered")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# States after which the applicant may no longer withdraw (a decision has been made).
+DECIDED = {Status.GRANTED, Status.DENIED, Status.DELIVERED, Status.COMPLETED}
+CLOSED = {Status.NOT_ACCEPTED, Status.DENIED, Status.COMPLETED, Status.WITHDRAWN}
+
+
+class Application(models.Model):
+    number = models.CharField(_("application number"), max_length=32, unique=True, null=True)
+    applicant = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, related_name="applications"
+    )
+    # Set when the applicant acts for an organisation (as representative or agent).
+    organisation = models.ForeignKey(
+        "identity.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+    )
+    item = models.ForeignKey("catalog.ServiceItem", on_delete=models.PROTECT, related_name="+")
+    item_version = models.ForeignKey(
+        "catalog.ServiceItemVersion", on_delete=models.PROTECT, related_name="applications"
+    )
+    department = models.ForeignKey(
+        "identity.Department", on_delete=models.PROTECT, related_name="applications"
+    )
+    region_code = models.CharField(_("region"), max_length=12)
+    # Where the applicant applied from, when it differs from the item's region (跨省通办).
+    applied_from_region_code = models.CharField(max_length=12, blank=True)
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    form_data = models.JSONField(_("form data"), default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    workflow_state = models.JSONField(default=dict, blank=True)
+    # Deadline bookkeeping: working days are counted from acceptance and paused while a
+    # supplement is outstanding.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    acceptance_due = models.DateField(null=True, blank=True)
+    promised_due = models.DateField(null=True, blank=True)
+    legal_due = models.DateField(null=True, blank=True)
+    paused_since = models.DateField(null=True, blank=True)
+    paused_working_days = models.PositiveIntegerField(default=0)
+    extended_days = models.PositiveSmallIntegerField(default=0)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    overdue_since = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="applications_unique_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "status"]),
+            models.Index(fields=["applicant", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+
+class ApplicationMaterial(models.Model):
+    """A file the applicant uploaded, or a certificate that stands in for a material."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="materials"
+    )
+    material_code = models.CharField(max_length=50)
+    file = models.FileField(upload_to="applications/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # When an e-certificate proves the material instead of a file (免提交).
+    certificate_ref = models.CharField(max_length=100, blank=True)
+    supplement_round = models.PositiveSmallIntegerField(default=0)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by = models.ForeignKey("identity.User", on_delete=models.PROTECT, related_name="+")
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "material_code", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.material_code}: {self.original_name or self.certificate_ref}"
+
+
+class ApplicationEvent(models.Model):
+    """One entry of the timeline: every state change and every staff action."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    actor = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=32, blank=True)
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["application", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.action}"
+
+
+class WorkTask(models.Model):
+    """A staff task: a ready BPMN user task of one application, in one role's queue."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("Claimed")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tasks")
+    bpmn_task_id = models.CharField(max_length=64)
+    task_name = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    role = models.CharField(max_length=32)
+    department = models.ForeignKey("identity.Department", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    assignee = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["department", "role", "state"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "bpmn_task_id"], name="applications_task_unique_bpmn_task"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.application})"
+
+
+class SupplementRequest(models.Model):
+    """The one-time notice (一次性告知) of everything missing; the clock pauses meanwhile."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="supplement_requests"
+    )
+    # [{"material": code or "", "field": name or "", "reason": text}]
+    items = models.JSONField(default=list)
+    comment = models.TextField(blank=True)
+    requested_by = models.ForeignKey("identity.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application} supplement {self.requested_at:%Y-%m-%d}"
+
+
+class Notification(models.Model):
+    """A message in the user's inbox (站内信); also sent by SMS when it matters."""
+
+    user = models.ForeignKey("identity.User", on_delete=models.CASCADE, related_name="notifications")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ApplicationNumberSequence(models.Model):
+    """Per department and day counter behind application numbers."""
+
+    prefix = models.CharField(max_length=24, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}:{self.last}"

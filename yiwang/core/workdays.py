@@ -1,0 +1,89 @@
+"""Working days (工作日) under China's official holiday calendar.
+
+Legal time limits count working days and exclude official holidays (行政许可法 Art. 82);
+the day a period starts on is not counted. The source is ``chinese-calendar``; dates it
+does not cover (announcements for the next year arrive late in the year) fall back to
+weekends plus the fixed-date statutory holidays, and administrators enter the official
+announcement as ``WorkdayOverride`` rows, which always win.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+import chinese_calendar
+
+logger = logging.getLogger(__name__)
+
+# Fixed-date statutory holidays (全国年节及纪念日放假办法, 2024): New Year's Day, Labour Day
+# (1–2 May), National Day (1–3 October). Lunar-calendar holidays and make-up days need the
+# yearly announcement.
+_FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+
+
+class Calendar:
+    """A working-day calendar with a set of overrides (date → is working day)."""
+
+    def __init__(self, overrides: dict[datetime.date, bool] | None = None) -> None:
+        self.overrides = overrides or {}
+
+    def is_workday(self, day: datetime.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
+
+    def add_working_days(self, start: datetime.date, days: int) -> datetime.date:
+        """The date on which a period of ``days`` working days starting on ``start`` ends.
+
+        ``start`` itself is not counted; with ``days == 0`` the period ends on ``start``.
+        """
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = start
+        remaining = days
+        while remaining:
+            day += datetime.timedelta(days=1)
+            if self.is_workday(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: datetime.date, end: datetime.date) -> int:
+        """Working days in the half-open interval (start, end]; 0 when end <= start."""
+        count = 0
+        day = start
+        while day < end:
+            day += datetime.timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+        return count
+
+    def covered(self, years: Iterable[int]) -> bool:
+        """Whether the official calendar (package or overrides) covers every given year."""
+        for year in years:
+            try:
+                chinese_calendar.is_workday(datetime.date(year, 1, 1))
+            except NotImplementedError:
+                if not any(day.year == year for day in self.overrides):
+                    return False
+        return True
+
+
+def calendar() -> Calendar:
+    """The calendar with the administrators' overrides, read fresh from the database."""
+    from yiwang.core.models import WorkdayOverride
+
+    overrides = dict(WorkdayOverride.objects.values_list("date", "is_workday"))
+    return Calendar(overrides)
+
+
+def add_working_days(start: datetime.date, days: int) -> datetime.date:
+    return calendar().add_working_days(start, days)
+
+
+def working_days_between(start: datetime.date, end: datetime.date) -> int:
+    return calendar().working_days_between(start, end)
