@@ -13,7 +13,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-import chinese_calendar
+import chinese_calendar  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
