@@ -13,7 +13,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 
 logger = logging.getLogger(__name__)
 
