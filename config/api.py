@@ -91,3 +91,5 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("/", "yiwang.core.api.router")
 api.add_router("/", "yiwang.identity.api.router")
+api.add_router("/", "yiwang.catalog.api.router")
+api.add_router("/", "yiwang.applications.api.router")

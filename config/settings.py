@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "yiwang.portal.context_processors.platform",
+                "yiwang.applications.context_processors.inbox",
             ],
         },
     },

@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", portal_views.language_switch, name="set_language"),
     path("accounts/", include("yiwang.identity.urls")),
+    path("services/", include("yiwang.catalog.urls")),
+    path("", include("yiwang.applications.urls")),
     path("", include("yiwang.portal.urls")),
 ]
 

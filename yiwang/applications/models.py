@@ -58,6 +58,8 @@ class Application(models.Model):
     status = models.CharField(
         _("status"), max_length=32, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
+    # The decision once made: "granted" or "denied" (the status moves on to completed).
+    decision = models.CharField(_("decision"), max_length=16, blank=True)
     form_data = models.JSONField(_("form data"), default=dict, blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     workflow_state = models.JSONField(default=dict, blank=True)
@@ -101,9 +103,7 @@ class Application(models.Model):
 class ApplicationMaterial(models.Model):
     """A file the applicant uploaded, or a certificate that stands in for a material."""
 
-    application = models.ForeignKey(
-        Application, on_delete=models.CASCADE, related_name="materials"
-    )
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="materials")
     material_code = models.CharField(max_length=50)
     file = models.FileField(upload_to="applications/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255, blank=True)
@@ -160,7 +160,9 @@ class WorkTask(models.Model):
     task_name = models.CharField(max_length=100)
     title = models.CharField(max_length=200)
     role = models.CharField(max_length=32)
-    department = models.ForeignKey("identity.Department", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "identity.Department", on_delete=models.PROTECT, related_name="+"
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     assignee = models.ForeignKey(
         "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -209,7 +211,9 @@ class SupplementRequest(models.Model):
 class Notification(models.Model):
     """A message in the user's inbox (站内信); also sent by SMS when it matters."""
 
-    user = models.ForeignKey("identity.User", on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="notifications"
+    )
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -217,6 +221,7 @@ class Notification(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    sms_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

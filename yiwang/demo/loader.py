@@ -22,6 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
 
+from yiwang.catalog.services import CatalogLoadResult, catalog_load
 from yiwang.core.models import Region
 from yiwang.core.regions import RegionLoadResult, regions_load
 from yiwang.demo.departments import DEPARTMENTS
@@ -95,22 +96,27 @@ class DemoLoadSummary:
     staff_roles: Counts = field(default_factory=Counts)
     organisations: Counts = field(default_factory=Counts)
     agents: Counts = field(default_factory=Counts)
+    catalog: CatalogLoadResult = field(default_factory=CatalogLoadResult)
 
     @property
     def changed(self) -> bool:
         regions_changed = bool(self.regions.created or self.regions.updated)
-        return regions_changed or any(
-            getattr(self, name).changed
-            for name in (
-                "departments",
-                "population",
-                "legal_persons",
-                "accounts",
-                "verified",
-                "verified_in_person",
-                "staff_roles",
-                "organisations",
-                "agents",
+        return (
+            regions_changed
+            or self.catalog.changed
+            or any(
+                getattr(self, name).changed
+                for name in (
+                    "departments",
+                    "population",
+                    "legal_persons",
+                    "accounts",
+                    "verified",
+                    "verified_in_person",
+                    "staff_roles",
+                    "organisations",
+                    "agents",
+                )
             )
         )
 
@@ -132,6 +138,7 @@ class DemoLoadSummary:
                     ("经办人授权 Authorised agents", self.agents),
                 )
             ),
+            *self.catalog.rows(),
         ]
         return [(label, str(total), str(new), str(upd)) for label, total, new, upd in parts]
 
@@ -142,6 +149,7 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     city_code = city_code or settings.YIWANG_DEMO_CITY
     summary = DemoLoadSummary(regions=regions_load(township_city_codes=[city_code]))
     summary.departments = _departments_load()
+    summary.catalog = catalog_load(root=settings.BASE_DIR / "catalog-data")
     townships = _townships_by_county()
     extra_residents = residents_generate(
         random.Random(DEMO_SEED),

@@ -1,0 +1,394 @@
+"""JSON API for applicants (办件) and staff (workbench).
+
+Applicants see only their own applications; staff only their departments' tasks. Each
+endpoint parses its input, calls one service or selector and serialises the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+from ninja.params import HeaderEx, P
+
+from yiwang.applications import selectors, services
+from yiwang.applications.models import Application, WorkTask
+from yiwang.applications.models import Status as AppStatus
+from yiwang.applications.schemas import (
+    ApplicationCreateIn,
+    ApplicationDetailOut,
+    ApplicationOut,
+    EventOut,
+    FormDataIn,
+    MaterialOut,
+    NotificationOut,
+    ResubmitIn,
+    SupplementRequestOut,
+    TaskAssignIn,
+    TaskCompleteIn,
+    TaskOut,
+    WithdrawIn,
+)
+from yiwang.core.api import ErrorOut
+from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.identity.models import User
+
+router = Router()
+ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429), ErrorOut)
+
+
+def _me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _application_out(application: Application) -> ApplicationOut:
+    return ApplicationOut(**_application_fields(application))
+
+
+def _application_fields(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.pk,
+        "number": application.number,
+        "status": application.status,
+        "status_label": str(AppStatus(application.status).label),
+        "decision": application.decision,
+        "item_code": application.item.code,
+        "item_name": application.item.name,
+        "item_version": application.item_version.number,
+        "department_code": application.department.code,
+        "department_name": application.department.name,
+        "organisation_id": application.organisation_id,
+        "form_data": application.form_data,
+        "created_at": application.created_at,
+        "submitted_at": application.submitted_at,
+        "accepted_at": application.accepted_at,
+        "decided_at": application.decided_at,
+        "completed_at": application.completed_at,
+        "acceptance_due": application.acceptance_due,
+        "promised_due": application.promised_due,
+        "legal_due": application.legal_due,
+        "overdue": application.overdue_since is not None,
+    }
+
+
+def _task_out(task: WorkTask) -> TaskOut:
+    return TaskOut(
+        id=task.pk,
+        application_id=task.application_id,
+        application_number=task.application.number,
+        item_name=task.application.item.name,
+        task_name=task.task_name,
+        title=task.title,
+        role=task.role,
+        state=task.state,
+        assignee=task.assignee.display_name if task.assignee else None,
+        created_at=task.created_at,
+        acceptance_due=task.application.acceptance_due,
+        legal_due=task.application.legal_due,
+    )
+
+
+def _detail_out(application: Application, *, for_staff: bool) -> ApplicationDetailOut:
+    events = [
+        EventOut(
+            action=event.action,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            # Applicants see the acting role, not the staff member's name.
+            actor=(event.actor.display_name if event.actor and for_staff else ""),
+            actor_role=event.actor_role,
+            comment=event.comment,
+            data=event.data,
+            created_at=event.created_at,
+        )
+        for event in application.events.all()
+    ]
+    open_tasks = (
+        [
+            _task_out(t)
+            for t in application.tasks.all()
+            if t.state in (WorkTask.State.OPEN, WorkTask.State.CLAIMED)
+        ]
+        if for_staff
+        else []
+    )
+    return ApplicationDetailOut(
+        **_application_fields(application),
+        materials=[MaterialOut.from_orm(m) for m in application.materials.all()],
+        timeline=events,
+        supplement_requests=[
+            SupplementRequestOut.from_orm(r) for r in application.supplement_requests.all()
+        ],
+        open_tasks=open_tasks,
+    )
+
+
+def _mine(request: HttpRequest, application_id: int) -> Application:
+    application = selectors.application_for_applicant(_me(request), application_id)
+    if application is None:
+        raise NotFound()
+    return application
+
+
+# --- Applicant ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/applications",
+    response={201: ApplicationOut, **ERRORS},
+    tags=["applications"],
+    summary="Start an application (a draft); the same Idempotency-Key returns the same draft",
+)
+def application_draft_create(
+    request: HttpRequest,
+    payload: ApplicationCreateIn,
+    idempotency_key: HeaderEx[str, P(alias="Idempotency-Key")] = "",
+) -> Status[ApplicationOut]:
+    if len(idempotency_key) > 64:
+        raise ValidationFailed.for_field("Idempotency-Key", _("At most 64 characters."))
+    application = services.application_draft_create(
+        applicant=_me(request),
+        item_code=payload.item_code,
+        form_data=payload.form_data,
+        organisation_id=payload.organisation_id,
+        idempotency_key=idempotency_key,
+        applied_from_region_code=payload.applied_from_region_code,
+    )
+    return Status(201, _application_out(application))
+
+
+@router.get(
+    "/applications",
+    response={200: list[ApplicationOut], **ERRORS},
+    tags=["applications"],
+    summary="My applications (我的办件)",
+)
+def applications_list(request: HttpRequest, status: str | None = None) -> list[ApplicationOut]:
+    return [
+        _application_out(a)
+        for a in selectors.applications_for_applicant(_me(request), status=status).select_related(
+            "item_version"
+        )
+    ]
+
+
+@router.get(
+    "/applications/{application_id}",
+    response={200: ApplicationDetailOut, **ERRORS},
+    tags=["applications"],
+    summary="One of my applications with its timeline",
+)
+def application_get(request: HttpRequest, application_id: int) -> ApplicationDetailOut:
+    return _detail_out(_mine(request, application_id), for_staff=False)
+
+
+@router.put(
+    "/applications/{application_id}/form",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["applications"],
+    summary="Save the form of a draft",
+)
+def application_draft_update(
+    request: HttpRequest, application_id: int, payload: FormDataIn
+) -> ApplicationOut:
+    application = services.application_draft_update(
+        applicant=_me(request),
+        application=_mine(request, application_id),
+        form_data=payload.form_data,
+    )
+    return _application_out(application)
+
+
+@router.post(
+    "/applications/{application_id}/materials",
+    response={201: MaterialOut, **ERRORS},
+    tags=["applications"],
+    summary="Upload a material (PDF, JPEG or PNG, at most 10 MB)",
+)
+def application_material_upload(
+    request: HttpRequest,
+    application_id: int,
+    material_code: Form[str],
+    file: File[UploadedFile],
+) -> Status[MaterialOut]:
+    material = services.application_material_upload(
+        applicant=_me(request),
+        application=_mine(request, application_id),
+        material_code=material_code,
+        upload=file,
+    )
+    return Status(201, MaterialOut.from_orm(material))
+
+
+@router.delete(
+    "/applications/{application_id}/materials/{material_id}",
+    response={204: None, **ERRORS},
+    tags=["applications"],
+    summary="Remove an uploaded material from a draft",
+)
+def application_material_remove(
+    request: HttpRequest, application_id: int, material_id: int
+) -> Status[None]:
+    services.application_material_remove(
+        applicant=_me(request), application=_mine(request, application_id), material_id=material_id
+    )
+    return Status(204, None)
+
+
+@router.post(
+    "/applications/{application_id}/submit",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["applications"],
+    summary="Submit a draft (submitting again returns the same application)",
+)
+def application_submit(request: HttpRequest, application_id: int) -> ApplicationOut:
+    application = services.application_submit(
+        applicant=_me(request), application=_mine(request, application_id)
+    )
+    return _application_out(application)
+
+
+@router.post(
+    "/applications/{application_id}/resubmit",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["applications"],
+    summary="Answer a supplement request (补正) and resubmit",
+)
+def application_resubmit(
+    request: HttpRequest, application_id: int, payload: ResubmitIn
+) -> ApplicationOut:
+    application = services.application_resubmit(
+        applicant=_me(request),
+        application=_mine(request, application_id),
+        form_data=payload.form_data,
+    )
+    return _application_out(application)
+
+
+@router.post(
+    "/applications/{application_id}/withdraw",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["applications"],
+    summary="Withdraw an application before the decision",
+)
+def application_withdraw(
+    request: HttpRequest, application_id: int, payload: WithdrawIn
+) -> ApplicationOut:
+    application = services.application_withdraw(
+        applicant=_me(request), application=_mine(request, application_id), reason=payload.reason
+    )
+    return _application_out(application)
+
+
+@router.delete(
+    "/applications/{application_id}",
+    response={204: None, **ERRORS},
+    tags=["applications"],
+    summary="Delete a draft",
+)
+def application_draft_delete(request: HttpRequest, application_id: int) -> Status[None]:
+    services.application_draft_delete(
+        applicant=_me(request), application=_mine(request, application_id)
+    )
+    return Status(204, None)
+
+
+@router.get(
+    "/notifications",
+    response={200: list[NotificationOut], **ERRORS},
+    tags=["notifications"],
+    summary="My inbox (站内信)",
+)
+def notifications_list(request: HttpRequest, unread: bool = False) -> list[NotificationOut]:
+    return [
+        NotificationOut.from_orm(n)
+        for n in selectors.notifications_for_user(_me(request), unread_only=unread)[:200]
+    ]
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response={204: None, **ERRORS},
+    tags=["notifications"],
+    summary="Mark a message as read",
+)
+def notification_mark_read(request: HttpRequest, notification_id: int) -> Status[None]:
+    services.notification_mark_read(user=_me(request), notification_id=notification_id)
+    return Status(204, None)
+
+
+# --- Staff -------------------------------------------------------------------------------
+
+
+def _task(request: HttpRequest, task_id: int) -> WorkTask:
+    task = selectors.task_for_staff(_me(request), task_id)
+    if task is None:
+        raise NotFound()
+    return task
+
+
+@router.get(
+    "/workbench/tasks",
+    response={200: list[TaskOut], **ERRORS},
+    tags=["workbench"],
+    summary="Tasks in my queues (待受理, 待审查, 待决定 …)",
+)
+def tasks_list(request: HttpRequest, role: str | None = None, mine: bool = False) -> list[TaskOut]:
+    return [_task_out(t) for t in selectors.tasks_for_staff(_me(request), role=role, mine=mine)]
+
+
+@router.post(
+    "/workbench/tasks/{task_id}/claim",
+    response={200: TaskOut, **ERRORS},
+    tags=["workbench"],
+    summary="Claim a task",
+)
+def task_claim(request: HttpRequest, task_id: int) -> TaskOut:
+    return _task_out(services.task_claim(staff=_me(request), task=_task(request, task_id)))
+
+
+@router.post(
+    "/workbench/tasks/{task_id}/assign",
+    response={200: TaskOut, **ERRORS},
+    tags=["workbench"],
+    summary="Assign a task to a colleague (department administrators)",
+)
+def task_assign(request: HttpRequest, task_id: int, payload: TaskAssignIn) -> TaskOut:
+    assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
+    if assignee is None:
+        raise ValidationFailed.for_field("assignee_id", _("Unknown user."))
+    task = services.task_assign(actor=_me(request), task=_task(request, task_id), assignee=assignee)
+    return _task_out(task)
+
+
+@router.post(
+    "/workbench/tasks/{task_id}/complete",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["workbench"],
+    summary="Complete a task with an outcome (受理, 补正, 审查, 决定, 送达)",
+)
+def task_complete(request: HttpRequest, task_id: int, payload: TaskCompleteIn) -> ApplicationOut:
+    application = services.task_complete(
+        staff=_me(request),
+        task=_task(request, task_id),
+        outcome=payload.outcome,
+        comment=payload.comment,
+        supplement_items=[item.dict() for item in payload.supplement_items],
+    )
+    return _application_out(application)
+
+
+@router.get(
+    "/workbench/applications/{application_id}",
+    response={200: ApplicationDetailOut, **ERRORS},
+    tags=["workbench"],
+    summary="An application of my department, with materials and timeline",
+)
+def staff_application_get(request: HttpRequest, application_id: int) -> ApplicationDetailOut:
+    application = selectors.application_for_staff(_me(request), application_id)
+    if application is None:
+        raise NotFound()
+    return _detail_out(application, for_staff=True)

@@ -1,0 +1,122 @@
+"""Reads of applications, scoped to who asks: applicants see their own, staff their departments'."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from yiwang.applications.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationMaterial,
+    Notification,
+    Status,
+    WorkTask,
+)
+from yiwang.identity.models import StaffRole, User
+
+RUNNING = [
+    Status.SUBMITTED,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.ACCEPTED,
+    Status.UNDER_REVIEW,
+]
+
+
+def applications_for_applicant(user: User, *, status: str | None = None) -> QuerySet[Application]:
+    applications = (
+        Application.objects.filter(applicant=user)
+        .select_related("item", "department", "organisation")
+        .order_by("-created_at", "-id")
+    )
+    if status:
+        applications = applications.filter(status=status)
+    return applications
+
+
+def application_for_applicant(user: User, application_id: int) -> Application | None:
+    return (
+        Application.objects.filter(pk=application_id, applicant=user)
+        .select_related("item", "item_version", "department", "organisation")
+        .prefetch_related(
+            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
+            Prefetch(
+                "materials",
+                queryset=ApplicationMaterial.objects.filter(superseded_at__isnull=True),
+            ),
+            "supplement_requests",
+        )
+        .first()
+    )
+
+
+def _staff_department_ids(user: User) -> list[int]:
+    return list(
+        StaffRole.objects.filter(user=user, department__is_active=True)
+        .values_list("department_id", flat=True)
+        .distinct()
+    )
+
+
+def application_for_staff(user: User, application_id: int) -> Application | None:
+    """An application of one of the staff member's departments (drafts are never shown)."""
+    return (
+        Application.objects.filter(pk=application_id, department_id__in=_staff_department_ids(user))
+        .exclude(status=Status.DRAFT)
+        .select_related("item", "item_version", "department", "applicant", "organisation")
+        .prefetch_related(
+            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
+            Prefetch(
+                "materials",
+                queryset=ApplicationMaterial.objects.filter(superseded_at__isnull=True),
+            ),
+            "supplement_requests",
+            Prefetch("tasks", queryset=WorkTask.objects.select_related("assignee")),
+        )
+        .first()
+    )
+
+
+def tasks_for_staff(
+    user: User, *, role: str | None = None, mine: bool = False, state: str | None = None
+) -> QuerySet[WorkTask]:
+    """Open and claimed tasks in the queues of the roles the user holds, per department."""
+    roles = StaffRole.objects.filter(user=user, department__is_active=True)
+    if role:
+        roles = roles.filter(role=role)
+    pairs = list(roles.values_list("department_id", "role"))
+    tasks = WorkTask.objects.none()
+    for department_id, role_name in pairs:
+        tasks = tasks | WorkTask.objects.filter(department_id=department_id, role=role_name)
+    states = [state] if state else [WorkTask.State.OPEN, WorkTask.State.CLAIMED]
+    tasks = tasks.filter(state__in=states)
+    if mine:
+        tasks = tasks.filter(assignee=user)
+    return tasks.select_related(
+        "application", "application__item", "application__applicant", "assignee", "department"
+    ).order_by("application__acceptance_due", "created_at", "id")
+
+
+def task_for_staff(user: User, task_id: int) -> WorkTask | None:
+    """A task of one of the staff member's departments, whatever its role or state."""
+    return (
+        WorkTask.objects.filter(pk=task_id, department_id__in=_staff_department_ids(user))
+        .select_related("application", "application__item", "department", "assignee")
+        .first()
+    )
+
+
+def applications_running() -> QuerySet[Application]:
+    return Application.objects.filter(status__in=RUNNING).select_related(
+        "item", "item_version", "department"
+    )
+
+
+def notifications_for_user(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(user=user).select_related("application")
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications
+
+
+def unread_notification_count(user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

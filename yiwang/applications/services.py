@@ -1,0 +1,960 @@
+"""Application use cases: drafts, materials, submission, staff steps, supplement, withdrawal.
+
+Each use case is one transaction that writes the application's status, its workflow
+state, its staff tasks and a timeline event together; a failure anywhere leaves the
+application exactly as it was. The BPMN process of the item version the application was
+submitted under decides what comes next; these functions map its steps to statuses.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.applications import selectors
+from yiwang.applications.formschema import FORM_DATA_MAX_BYTES, form_errors
+from yiwang.applications.models import (
+    DECIDED,
+    Application,
+    ApplicationEvent,
+    ApplicationMaterial,
+    ApplicationNumberSequence,
+    Notification,
+    Status,
+    SupplementRequest,
+    WorkTask,
+)
+from yiwang.applications.workflow import (
+    ProcessRunner,
+    WorkflowError,
+    runner_for_version,
+)
+from yiwang.catalog.models import ServiceItem, ServiceItemVersion
+from yiwang.catalog.selectors import service_item_available_from
+from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiwang.core.workdays import calendar
+from yiwang.core.workflow import STEP_OUTCOMES
+from yiwang.identity.models import Organisation, StaffRole, User
+from yiwang.identity.selectors import agencies_for_user
+
+logger = logging.getLogger(__name__)
+
+# Administrative Licensing Law Art. 32: incomplete materials are notified within 5 days.
+ACCEPTANCE_LIMIT_DAYS = 5
+ALLOWED_UPLOAD_TYPES = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+OPEN_STATUSES = {
+    Status.SUBMITTED,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.ACCEPTED,
+    Status.UNDER_REVIEW,
+    Status.GRANTED,
+    Status.DENIED,
+    Status.DELIVERED,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def _event(
+    application: Application,
+    *,
+    action: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    role: str = "",
+    comment: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
+        application=application,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_role=role,
+        comment=comment,
+        data=dict(data or {}),
+    )
+
+
+def notify(
+    *,
+    user: User,
+    title: str,
+    body: str,
+    application: Application | None = None,
+    sms: bool = False,
+) -> Notification:
+    """Put a message in the user's inbox; with ``sms``, also text it after the commit."""
+    notification = Notification.objects.create(
+        user=user, application=application, title=title, body=body
+    )
+    if sms:
+        from yiwang.applications.tasks import notification_sms_send
+
+        transaction.on_commit(lambda: notification_sms_send.enqueue(notification.pk))
+    return notification
+
+
+def _lock(application: Application) -> Application:
+    """Re-read the application under a row lock: concurrent steps on it serialise here."""
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+def _acting_organisation(
+    applicant: User, organisation_id: int | None, item: ServiceItem
+) -> Organisation | None:
+    if item.target == "person" and organisation_id is not None:
+        raise ValidationFailed.for_field(
+            "organisation", _("This service is for natural persons only.")
+        )
+    if organisation_id is None:
+        if item.target == "organisation":
+            raise ValidationFailed.for_field(
+                "organisation", _("Choose the organisation you apply for.")
+            )
+        return None
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is None:
+        raise ValidationFailed.for_field("organisation", _("Unknown organisation."))
+    if organisation.legal_representative_id == applicant.pk:
+        return organisation
+    for grant in agencies_for_user(applicant).filter(organisation=organisation):
+        if not grant.services or item.code in grant.services:
+            return organisation
+    raise PermissionDenied(_("You are not authorised to apply for this organisation."))
+
+
+def _next_number(application: Application, today: datetime.date) -> str:
+    """<region 6><department kind code><yyyymmdd><5-digit daily sequence>."""
+    department_code = application.department.code.split("-")[-1]
+    prefix = f"{application.region_code}{department_code}{today:%Y%m%d}"
+    ApplicationNumberSequence.objects.get_or_create(prefix=prefix)
+    ApplicationNumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1)
+    last = ApplicationNumberSequence.objects.get(prefix=prefix).last
+    return f"{prefix}{last:05d}"
+
+
+def _due_at(day: datetime.date) -> str:
+    """End of the given day in the platform's time zone, as an ISO datetime."""
+    end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
+    return timezone.make_aware(end).isoformat()
+
+
+def _sync_tasks(application: Application, runner: ProcessRunner) -> list[WorkTask]:
+    """Make the staff queues match the workflow's ready user tasks."""
+    ready = {task.id: task for task in runner.ready_tasks(application.workflow_state)}
+    existing = {t.bpmn_task_id: t for t in application.tasks.all()}
+    now = timezone.now()
+    for task_id, work_task in existing.items():
+        if task_id not in ready and work_task.state in (
+            WorkTask.State.OPEN,
+            WorkTask.State.CLAIMED,
+        ):
+            work_task.state = WorkTask.State.CANCELLED
+            work_task.completed_at = now
+            work_task.save(update_fields=["state", "completed_at"])
+    created = []
+    for task_id, ready_task in ready.items():
+        if ready_task.lane == "applicant" or task_id in existing:
+            continue
+        created.append(
+            WorkTask.objects.create(
+                application=application,
+                bpmn_task_id=task_id,
+                task_name=ready_task.name,
+                title=ready_task.title,
+                role=ready_task.lane,
+                department=application.department,
+            )
+        )
+    return created
+
+
+def _applicant_task_id(application: Application, runner: ProcessRunner, name: str) -> str | None:
+    for task in runner.ready_tasks(application.workflow_state):
+        if task.lane == "applicant" and task.name == name:
+            return task.id
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Drafts and materials
+
+
+def application_draft_create(
+    *,
+    applicant: User,
+    item_code: str,
+    form_data: Mapping[str, Any] | None = None,
+    organisation_id: int | None = None,
+    idempotency_key: str = "",
+    applied_from_region_code: str = "",
+) -> Application:
+    """Start an application for a published item; the same key returns the same draft."""
+    if idempotency_key:
+        existing = Application.objects.filter(
+            applicant=applicant, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            if existing.item.code != item_code:
+                raise Conflict(
+                    _("This idempotency key was already used for another application."),
+                    code="idempotency_key_reused",
+                )
+            return existing
+    item = (
+        ServiceItem.objects.select_related("current_version", "department")
+        .filter(code=item_code, status=ServiceItem.Status.PUBLISHED)
+        .first()
+    )
+    if item is None or item.current_version is None:
+        raise NotFound(_("This service item does not exist or is not open for applications."))
+    if applicant.assurance_level < item.min_assurance_level:
+        raise PermissionDenied(
+            _("This service needs real-name level L%(level)s.")
+            % {"level": item.min_assurance_level},
+            code="assurance_level_too_low",
+        )
+    from_region = applied_from_region_code or item.region_code
+    if not service_item_available_from(item, from_region):
+        raise PermissionDenied(
+            _("This service can only be applied for in its own region."), code="not_cross_region"
+        )
+    organisation = _acting_organisation(applicant, organisation_id, item)
+    data = dict(form_data or {})
+    _form_size_check(data)
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                applicant=applicant,
+                organisation=organisation,
+                item=item,
+                item_version=item.current_version,
+                department=item.department,
+                region_code=item.region_code,
+                applied_from_region_code="" if from_region == item.region_code else from_region,
+                form_data=data,
+                idempotency_key=idempotency_key,
+            )
+            _event(application, action="draft", actor=applicant, to_status=Status.DRAFT)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: return its draft.
+        return Application.objects.get(applicant=applicant, idempotency_key=idempotency_key)
+    return application
+
+
+def _form_size_check(data: Mapping[str, Any]) -> None:
+    import json
+
+    if len(json.dumps(data, ensure_ascii=False).encode()) > FORM_DATA_MAX_BYTES:
+        raise ValidationFailed(_("The form is too large."), code="form_too_large")
+
+
+def application_draft_update(
+    *, applicant: User, application: Application, form_data: Mapping[str, Any]
+) -> Application:
+    """Save the form of a draft (or of an application awaiting supplement) as it stands."""
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    data = dict(form_data)
+    _form_size_check(data)
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+            raise Conflict(_("Only a draft or an application awaiting supplement can be edited."))
+        application.form_data = data
+        application.save(update_fields=["form_data", "updated_at"])
+    return application
+
+
+def _material_codes(version: ServiceItemVersion) -> dict[str, Mapping[str, Any]]:
+    return {m["code"]: m for m in version.snapshot.get("materials", [])}
+
+
+def application_material_upload(
+    *,
+    applicant: User,
+    application: Application,
+    material_code: str,
+    upload: UploadedFile,
+) -> ApplicationMaterial:
+    """Attach a file for one of the item's materials (PDF, JPEG or PNG, at most 10 MB)."""
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    materials = _material_codes(application.item_version)
+    if material_code not in materials:
+        raise ValidationFailed.for_field("material_code", _("This service has no such material."))
+    if upload.size is None or upload.size == 0:
+        raise ValidationFailed.for_field("file", _("The file is empty."), code="file_empty")
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationFailed.for_field(
+            "file", _("The file is larger than 10 MB."), code="file_too_large"
+        )
+    head = upload.read(16)
+    upload.seek(0)
+    content_type = next(
+        (kind for kind, magics in ALLOWED_UPLOAD_TYPES.items() if head.startswith(magics)), None
+    )
+    if content_type is None:
+        raise ValidationFailed.for_field(
+            "file", _("Upload a PDF, JPEG or PNG file."), code="file_type"
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+            raise Conflict(
+                _("Materials can be added only to a draft or during a supplement request.")
+            )
+        supplement_round = application.supplement_requests.count()
+        name = f"{uuid.uuid4().hex}{_extension(content_type)}"
+        material = ApplicationMaterial(
+            application=application,
+            material_code=material_code,
+            original_name=(upload.name or "")[:255],
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            supplement_round=supplement_round,
+            uploaded_by=applicant,
+        )
+        material.file.save(name, upload, save=False)
+        material.save()
+    return material
+
+
+def _extension(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[content_type]
+
+
+def application_material_remove(
+    *, applicant: User, application: Application, material_id: int
+) -> None:
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    with transaction.atomic():
+        application = _lock(application)
+        material = application.materials.filter(pk=material_id, superseded_at__isnull=True).first()
+        if material is None:
+            raise NotFound()
+        if application.status != Status.DRAFT and material.supplement_round < (
+            application.supplement_requests.count()
+        ):
+            raise Conflict(_("Materials already submitted cannot be removed."))
+        material.superseded_at = timezone.now()
+        material.save(update_fields=["superseded_at"])
+
+
+def _missing_materials(application: Application) -> list[str]:
+    provided = set(
+        application.materials.filter(superseded_at__isnull=True).values_list(
+            "material_code", flat=True
+        )
+    )
+    return [
+        m["name"]
+        for m in application.item_version.snapshot.get("materials", [])
+        if m.get("required") and m["code"] not in provided
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Submission
+
+
+def application_submit(*, applicant: User, application: Application) -> Application:
+    """Submit a draft: validate the form and materials, number it, start its process.
+
+    Submitting an application that is already submitted returns it unchanged, so a
+    double submit creates one application.
+    """
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    if application.status != Status.DRAFT:
+        if application.submitted_at is not None:
+            return application
+        raise Conflict(_("This application can no longer be submitted."))
+    version = application.item_version
+    errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
+    missing = _missing_materials(application)
+    if missing:
+        errors.setdefault("materials", []).append(
+            _("Please provide: %(names)s.") % {"names": "、".join(missing)}
+        )
+    if errors:
+        raise ValidationFailed(fields=errors)
+    runner = runner_for_version(version)
+    today = timezone.localdate()
+    cal = calendar()
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status != Status.DRAFT:
+            return application
+        acceptance_due = cal.add_working_days(today, ACCEPTANCE_LIMIT_DAYS)
+        data = {
+            **application.form_data,
+            "item_type": version.snapshot["item_type"],
+            "applicant_type": "organisation" if application.organisation_id else "person",
+            "acceptance_due_at": _due_at(acceptance_due),
+        }
+        try:
+            state = runner.start(data)
+        except WorkflowError as exc:
+            logger.exception("Workflow failed to start for application %s", application.pk)
+            raise Conflict(
+                _("The service's process could not start. Please try again later."),
+                code="workflow_error",
+            ) from exc
+        application.workflow_state = state
+        application.status = Status.SUBMITTED
+        application.number = _next_number(application, today)
+        application.submitted_at = timezone.now()
+        application.acceptance_due = acceptance_due
+        application.save()
+        _sync_tasks(application, runner)
+        _event(
+            application,
+            action="submit",
+            actor=applicant,
+            from_status=Status.DRAFT,
+            to_status=Status.SUBMITTED,
+            role="applicant",
+        )
+        notify(
+            user=applicant,
+            application=application,
+            title=_("Application %(number)s submitted") % {"number": application.number},
+            body=_("We have received your application for %(item)s.")
+            % {"item": application.item.name},
+        )
+    return application
+
+
+# ---------------------------------------------------------------------------------------
+# Staff steps
+
+OUTCOMES_NEEDING_COMMENT = {"refuse", "deny", "return"}
+# Outcomes that send the application back to the applicant with a one-time notice.
+SUPPLEMENT_OUTCOMES = {"supplement", "return"}
+
+
+def _staff_may_act(staff: User, task: WorkTask) -> bool:
+    return StaffRole.objects.filter(
+        user=staff, department=task.department, role=task.role, department__is_active=True
+    ).exists()
+
+
+def task_claim(*, staff: User, task: WorkTask) -> WorkTask:
+    """Take an open task from the queue; the first claim wins."""
+    if not _staff_may_act(staff, task):
+        raise PermissionDenied(_("This task is not in your queues."))
+    claimed = WorkTask.objects.filter(
+        pk=task.pk, state=WorkTask.State.OPEN, assignee__isnull=True
+    ).update(state=WorkTask.State.CLAIMED, assignee=staff, claimed_at=timezone.now())
+    task.refresh_from_db()
+    if claimed != 1 and task.assignee_id != staff.pk:
+        raise Conflict(_("Someone else has already claimed this task."), code="task_taken")
+    return task
+
+
+def task_assign(*, actor: User, task: WorkTask, assignee: User) -> WorkTask:
+    """A department administrator hands an open or claimed task to a colleague."""
+    if not StaffRole.objects.filter(
+        user=actor, department=task.department, role=StaffRole.Role.DEPARTMENT_ADMIN
+    ).exists():
+        raise PermissionDenied(_("Only a department administrator may assign tasks."))
+    if not _staff_may_act(assignee, task):
+        raise ValidationFailed.for_field(
+            "assignee", _("This person does not hold the task's role in this department.")
+        )
+    with transaction.atomic():
+        updated = WorkTask.objects.filter(
+            pk=task.pk, state__in=[WorkTask.State.OPEN, WorkTask.State.CLAIMED]
+        ).update(state=WorkTask.State.CLAIMED, assignee=assignee, claimed_at=timezone.now())
+        if updated != 1:
+            raise Conflict(_("This task is already finished."), code="task_finished")
+        task.refresh_from_db()
+        _event(
+            task.application,
+            action="assign",
+            actor=actor,
+            role=StaffRole.Role.DEPARTMENT_ADMIN,
+            data={"task": task.task_name, "assignee": assignee.display_name},
+        )
+    return task
+
+
+def task_complete(
+    *,
+    staff: User,
+    task: WorkTask,
+    outcome: str,
+    comment: str = "",
+    supplement_items: Sequence[Mapping[str, str]] = (),
+) -> Application:
+    """Complete a staff task with an outcome; the process decides what comes next."""
+    if not _staff_may_act(staff, task):
+        raise PermissionDenied(_("This task is not in your queues."))
+    if task.assignee_id is not None and task.assignee_id != staff.pk:
+        raise PermissionDenied(
+            _("This task is claimed by someone else."), code="task_claimed_by_other"
+        )
+    allowed = STEP_OUTCOMES.get(task.task_name)
+    if allowed is not None and outcome not in allowed:
+        raise ValidationFailed.for_field("outcome", _("This outcome is not possible here."))
+    comment = (comment or "").strip()
+    if outcome in OUTCOMES_NEEDING_COMMENT and not comment:
+        raise ValidationFailed.for_field("comment", _("Please give the reason."))
+    items = _supplement_items_parse(task.application, supplement_items, outcome)
+    with transaction.atomic():
+        application = _lock(task.application)
+        task = WorkTask.objects.select_for_update().get(pk=task.pk)
+        if task.state not in (WorkTask.State.OPEN, WorkTask.State.CLAIMED):
+            raise Conflict(_("This task is already finished."), code="task_finished")
+        if application.status not in OPEN_STATUSES:
+            raise Conflict(_("This application is closed."), code="application_closed")
+        runner = runner_for_version(application.item_version)
+        today = timezone.localdate()
+        task_data: dict[str, Any] = {"outcome": outcome, "comment": comment}
+        if task.task_name == "accept" and outcome == "accept":
+            legal_due = calendar().add_working_days(today, application.item.legal_limit_days)
+            task_data["decision_due_at"] = _due_at(legal_due)
+        try:
+            state = runner.complete(application.workflow_state, task.bpmn_task_id, task_data)
+        except WorkflowError as exc:
+            logger.warning("Workflow step failed for application %s: %s", application.pk, exc)
+            raise Conflict(
+                _("This step is not possible in the application's current state."),
+                code="workflow_error",
+            ) from exc
+        from_status = application.status
+        application.workflow_state = state
+        _apply_outcome(application, task, outcome, today, staff, comment, items)
+        if runner.is_completed(state) and application.status in (
+            Status.DELIVERED,
+            Status.GRANTED,
+            Status.DENIED,
+        ):
+            application.status = Status.COMPLETED
+            application.completed_at = timezone.now()
+        application.save()
+        task.state = WorkTask.State.DONE
+        task.completed_at = timezone.now()
+        task.completed_by = staff
+        task.assignee = task.assignee or staff
+        task.outcome = outcome
+        task.save()
+        _sync_tasks(application, runner)
+        _event(
+            application,
+            action=f"{task.task_name}:{outcome}",
+            actor=staff,
+            role=task.role,
+            from_status=from_status,
+            to_status=application.status,
+            comment=comment,
+            data={"items": items} if items else None,
+        )
+        _notify_outcome(application, outcome, comment, items)
+    return application
+
+
+def _supplement_items_parse(
+    application: Application, raw: Sequence[Mapping[str, str]], outcome: str
+) -> list[dict[str, str]]:
+    if outcome not in SUPPLEMENT_OUTCOMES:
+        return []
+    materials = _material_codes(application.item_version)
+    fields = application.item_version.snapshot["form"]["schema"].get("properties", {})
+    items: list[dict[str, str]] = []
+    for entry in raw:
+        material = (entry.get("material") or "").strip()
+        field = (entry.get("field") or "").strip()
+        reason = (entry.get("reason") or "").strip()
+        if material and material not in materials:
+            raise ValidationFailed.for_field("supplement_items", _("Unknown material."))
+        if field and field not in fields:
+            raise ValidationFailed.for_field("supplement_items", _("Unknown form field."))
+        if not (material or field) or not reason:
+            raise ValidationFailed.for_field(
+                "supplement_items", _("Each item needs a material or field and a reason.")
+            )
+        items.append({"material": material, "field": field, "reason": reason})
+    if not items:
+        raise ValidationFailed.for_field(
+            "supplement_items",
+            _("List everything that is missing, all at once (一次性告知)."),
+        )
+    return items
+
+
+def _apply_outcome(
+    application: Application,
+    task: WorkTask,
+    outcome: str,
+    today: datetime.date,
+    staff: User,
+    comment: str,
+    items: list[dict[str, str]],
+) -> None:
+    cal = calendar()
+    if task.task_name == "accept":
+        if outcome == "accept":
+            application.status = Status.ACCEPTED
+            application.accepted_at = timezone.now()
+            application.promised_due = cal.add_working_days(
+                today, application.item.promised_limit_days
+            )
+            application.legal_due = cal.add_working_days(today, application.item.legal_limit_days)
+        elif outcome == "refuse":
+            application.status = Status.NOT_ACCEPTED
+            application.completed_at = timezone.now()
+        elif outcome == "supplement":
+            _supplement_request(application, staff, comment, items, today)
+    elif task.task_name == "review":
+        if outcome == "return":
+            # The reviewer finds materials lacking: back to the applicant, clock paused.
+            _supplement_request(application, staff, comment, items, today)
+        else:
+            application.status = Status.UNDER_REVIEW
+    elif task.task_name == "decide":
+        application.decided_at = timezone.now()
+        application.status = Status.GRANTED if outcome == "grant" else Status.DENIED
+        application.decision = "granted" if outcome == "grant" else "denied"
+    elif task.task_name == "deliver":
+        application.status = Status.DELIVERED
+    else:
+        # Other staff steps (site checks …) keep the application under review.
+        if application.status == Status.ACCEPTED:
+            application.status = Status.UNDER_REVIEW
+
+
+def _supplement_request(
+    application: Application,
+    staff: User,
+    comment: str,
+    items: list[dict[str, str]],
+    today: datetime.date,
+) -> None:
+    application.status = Status.SUPPLEMENT_REQUESTED
+    application.paused_since = today
+    SupplementRequest.objects.create(
+        application=application, items=items, comment=comment, requested_by=staff
+    )
+
+
+def _notify_outcome(
+    application: Application, outcome: str, comment: str, items: list[dict[str, str]]
+) -> None:
+    number = application.number
+    if outcome in SUPPLEMENT_OUTCOMES:
+        lines = "；".join(item["reason"] for item in items)
+        notify(
+            user=application.applicant,
+            application=application,
+            title=_("Application %(number)s: please supplement") % {"number": number},
+            body=_("Please provide, all at once: %(items)s") % {"items": lines},
+            sms=True,
+        )
+    elif outcome == "refuse":
+        notify(
+            user=application.applicant,
+            application=application,
+            title=_("Application %(number)s not accepted") % {"number": number},
+            body=comment,
+            sms=True,
+        )
+    elif outcome in ("grant", "deny"):
+        notify(
+            user=application.applicant,
+            application=application,
+            title=(
+                _("Application %(number)s granted")
+                if outcome == "grant"
+                else _("Application %(number)s denied")
+            )
+            % {"number": number},
+            body=comment or application.item.name,
+            sms=True,
+        )
+    elif outcome == "accept":
+        notify(
+            user=application.applicant,
+            application=application,
+            title=_("Application %(number)s accepted") % {"number": number},
+            body=_("It will be decided by %(date)s.") % {"date": application.promised_due},
+        )
+    elif application.status == Status.COMPLETED:
+        notify(
+            user=application.applicant,
+            application=application,
+            title=_("Application %(number)s completed") % {"number": number},
+            body=application.item.name,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Applicant steps after submission
+
+
+def application_resubmit(
+    *, applicant: User, application: Application, form_data: Mapping[str, Any] | None = None
+) -> Application:
+    """Answer a supplement request: the clock resumes and the clerk looks again."""
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status != Status.SUPPLEMENT_REQUESTED:
+            raise Conflict(_("No supplement is requested for this application."))
+        request = application.supplement_requests.filter(resolved_at__isnull=True).last()
+        if form_data is not None:
+            application.form_data = dict(form_data)
+        version = application.item_version
+        errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
+        round_number = application.supplement_requests.count()
+        if request is not None:
+            uploaded = set(
+                application.materials.filter(
+                    supplement_round=round_number, superseded_at__isnull=True
+                ).values_list("material_code", flat=True)
+            )
+            names = _material_codes(version)
+            missing = [
+                names[item["material"]]["name"]
+                for item in request.items
+                if item.get("material") and item["material"] not in uploaded
+            ]
+            if missing:
+                errors.setdefault("materials", []).append(
+                    _("Please provide: %(names)s.") % {"names": "、".join(missing)}
+                )
+        if errors:
+            raise ValidationFailed(fields=errors)
+        runner = runner_for_version(version)
+        task_id = _applicant_task_id(application, runner, "supplement")
+        if task_id is None:
+            raise Conflict(_("No supplement is requested for this application."))
+        today = timezone.localdate()
+        cal = calendar()
+        # The acceptance period runs again from the day complete materials arrive.
+        acceptance_due = cal.add_working_days(today, ACCEPTANCE_LIMIT_DAYS)
+        try:
+            state = runner.complete(
+                application.workflow_state,
+                task_id,
+                {
+                    **application.form_data,
+                    "outcome": "resubmitted",
+                    "comment": "",
+                    "acceptance_due_at": _due_at(acceptance_due),
+                },
+            )
+        except WorkflowError as exc:
+            raise Conflict(
+                _("This step is not possible in the application's current state."),
+                code="workflow_error",
+            ) from exc
+        if application.paused_since is not None:
+            application.paused_working_days += cal.working_days_between(
+                application.paused_since, today
+            )
+        application.paused_since = None
+        application.acceptance_due = acceptance_due
+        application.workflow_state = state
+        application.status = Status.SUBMITTED
+        application.save()
+        if request is not None:
+            request.resolved_at = timezone.now()
+            request.save(update_fields=["resolved_at"])
+        _sync_tasks(application, runner)
+        _event(
+            application,
+            action="resubmit",
+            actor=applicant,
+            role="applicant",
+            from_status=Status.SUPPLEMENT_REQUESTED,
+            to_status=Status.SUBMITTED,
+        )
+    return application
+
+
+def application_withdraw(
+    *, applicant: User, application: Application, reason: str = ""
+) -> Application:
+    """The applicant withdraws before a decision; open staff tasks are cancelled."""
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status == Status.WITHDRAWN:
+            return application
+        if application.status in DECIDED or application.status in (
+            Status.NOT_ACCEPTED,
+            Status.DRAFT,
+        ):
+            raise Conflict(
+                _("An application can be withdrawn only after submission and before a decision."),
+                code="withdraw_not_possible",
+            )
+        from_status = application.status
+        application.status = Status.WITHDRAWN
+        application.completed_at = timezone.now()
+        application.paused_since = None
+        application.save()
+        application.tasks.filter(state__in=[WorkTask.State.OPEN, WorkTask.State.CLAIMED]).update(
+            state=WorkTask.State.CANCELLED, completed_at=timezone.now()
+        )
+        _event(
+            application,
+            action="withdraw",
+            actor=applicant,
+            role="applicant",
+            from_status=from_status,
+            to_status=Status.WITHDRAWN,
+            comment=reason.strip(),
+        )
+    return application
+
+
+def application_draft_delete(*, applicant: User, application: Application) -> None:
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status != Status.DRAFT:
+            raise Conflict(_("Only drafts can be deleted; withdraw a submitted application."))
+        for material in application.materials.all():
+            material.file.delete(save=False)
+        application.delete()
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> None:
+    updated = Notification.objects.filter(
+        pk=notification_id, user=user, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    if updated == 0 and not Notification.objects.filter(pk=notification_id, user=user).exists():
+        raise NotFound()
+
+
+# ---------------------------------------------------------------------------------------
+# Deadlines
+
+
+def deadlines_check(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Warn at 80 % of the time limit, flag overdue applications, escalate, fire timers.
+
+    Run periodically (``manage.py applications_tick``). Idempotent: each application is
+    warned, flagged and escalated once.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    cal = calendar()
+    counts = {"warned": 0, "overdue": 0, "timers": 0}
+    for application in selectors.applications_running():
+        with transaction.atomic():
+            application = _lock(application)
+            runner = runner_for_version(application.item_version)
+            try:
+                state, fired = runner.fire_due_timers(application.workflow_state, now)
+            except WorkflowError:
+                logger.exception("Timers failed for application %s", application.pk)
+                continue
+            if fired:
+                application.workflow_state = state
+                counts["timers"] += len(fired)
+                for name in fired:
+                    _event(application, action=f"timer:{name}", actor=None, data={"timer": name})
+            start, due = _running_clock(application)
+            if start is not None and due is not None and application.paused_since is None:
+                total = max(1, cal.working_days_between(start, due))
+                used = cal.working_days_between(start, today)
+                if used >= 0.8 * total and application.warned_at is None:
+                    application.warned_at = now
+                    counts["warned"] += 1
+                    _event(application, action="deadline_warning", actor=None)
+                    _notify_department(application, _("Deadline approaching"))
+                overdue = today > due or any("overdue" in name for name in fired)
+                if overdue and application.overdue_since is None:
+                    application.overdue_since = now
+                    application.escalated_at = now
+                    counts["overdue"] += 1
+                    _event(application, action="overdue_escalated", actor=None)
+                    _notify_department(
+                        application,
+                        _("Overdue: escalated to the department administrator"),
+                        admins_only=True,
+                    )
+            application.save()
+    return counts
+
+
+def _running_clock(application: Application) -> tuple[datetime.date | None, datetime.date | None]:
+    if application.status in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED):
+        start = timezone.localdate(application.submitted_at) if application.submitted_at else None
+        return start, application.acceptance_due
+    if application.status in (Status.ACCEPTED, Status.UNDER_REVIEW):
+        start = timezone.localdate(application.accepted_at) if application.accepted_at else None
+        due = application.legal_due
+        if due is not None and application.extended_days:
+            due = calendar().add_working_days(due, application.extended_days)
+        return start, due
+    return None, None
+
+
+def _notify_department(application: Application, title: str, *, admins_only: bool = False) -> None:
+    roles = StaffRole.objects.filter(department=application.department).select_related("user")
+    if admins_only:
+        roles = roles.filter(role=StaffRole.Role.DEPARTMENT_ADMIN)
+    else:
+        open_roles = application.tasks.filter(
+            state__in=[WorkTask.State.OPEN, WorkTask.State.CLAIMED]
+        ).values_list("role", flat=True)
+        roles = roles.filter(role__in=[*open_roles, StaffRole.Role.DEPARTMENT_ADMIN])
+    for user in {role.user for role in roles}:
+        notify(
+            user=user,
+            application=application,
+            title=f"{title}: {application.number}",
+            body=application.item.name,
+        )
+
+
+__all__ = [
+    "application_draft_create",
+    "application_draft_delete",
+    "application_draft_update",
+    "application_material_remove",
+    "application_material_upload",
+    "application_resubmit",
+    "application_submit",
+    "application_withdraw",
+    "deadlines_check",
+    "notification_mark_read",
+    "notify",
+    "task_assign",
+    "task_claim",
+    "task_complete",
+]

@@ -1,0 +1,150 @@
+"""How application statuses, timeline entries and deadlines read on the pages."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.applications.models import Application, ApplicationEvent, Status
+from yiwang.catalog.models import Material
+from yiwang.identity.models import StaffRole
+
+register = template.Library()
+
+ACTION_LABELS: dict[str, Promise] = {
+    "draft": _("Draft created"),
+    "submit": _("Application submitted"),
+    "accept:accept": _("Accepted for processing"),
+    "accept:refuse": _("Not accepted for processing"),
+    "accept:supplement": _("Supplement requested (one-time notice)"),
+    "review:pass": _("Review passed"),
+    "review:return": _("Returned after review"),
+    "decide:grant": _("Decision: granted"),
+    "decide:deny": _("Decision: denied"),
+    "deliver:delivered": _("Result delivered"),
+    "resubmit": _("Supplement provided and resubmitted"),
+    "withdraw": _("Application withdrawn"),
+    "assign": _("Task assigned"),
+    "deadline_warning": _("Deadline warning"),
+    "overdue_escalated": _("Overdue; escalated to the department administrator"),
+    "timer:acceptance_overdue": _("Acceptance time limit reached"),
+    "timer:decision_overdue": _("Decision time limit reached"),
+    "timer:review_decision_overdue": _("Decision time limit reached"),
+}
+STEP_LABELS: dict[str, Promise] = {
+    "accept": _("Acceptance"),
+    "supplement": _("Supplement"),
+    "review": _("Review"),
+    "decide": _("Decision"),
+    "deliver": _("Delivery"),
+    "site_check": _("On-site check"),
+}
+OUTCOME_LABELS: dict[str, Promise] = {
+    "pass": _("passed"),
+    "return": _("returned"),
+    "accept": _("accepted"),
+    "refuse": _("not accepted"),
+    "supplement": _("supplement requested"),
+    "grant": _("granted"),
+    "deny": _("denied"),
+    "delivered": _("delivered"),
+    "resubmitted": _("resubmitted"),
+}
+STATUS_TONES: dict[str, str] = {
+    Status.DRAFT: "draft",
+    Status.SUBMITTED: "running",
+    Status.ACCEPTED: "running",
+    Status.UNDER_REVIEW: "running",
+    Status.SUPPLEMENT_REQUESTED: "attention",
+    Status.GRANTED: "ok",
+    Status.DELIVERED: "ok",
+    Status.COMPLETED: "ok",
+    Status.NOT_ACCEPTED: "bad",
+    Status.DENIED: "bad",
+    Status.WITHDRAWN: "closed",
+}
+
+
+def action_label(action: str) -> str:
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    if action.startswith("timer:"):
+        return gettext("Time limit reached: %(name)s") % {"name": action.split(":", 1)[1]}
+    step, _sep, outcome = action.partition(":")
+    if step in STEP_LABELS:
+        shown = str(OUTCOME_LABELS.get(outcome, outcome))
+        return f"{STEP_LABELS[step]}：{shown}" if outcome else str(STEP_LABELS[step])
+    return action
+
+
+@register.filter
+def event_action(event: ApplicationEvent) -> str:
+    """The timeline entry's action in words (受理, 一次性告知补正 …)."""
+    return action_label(event.action)
+
+
+@register.filter
+def event_actor(event: ApplicationEvent) -> str:
+    """Who acted: staff by role and masked name, the applicant, or the system."""
+    if event.actor_role == "applicant" or (
+        event.actor_id is not None and event.actor_id == event.application.applicant_id
+    ):
+        return gettext("Applicant")
+    if event.actor_role in StaffRole.Role.values:
+        role = str(StaffRole.Role(event.actor_role).label)
+        return f"{role} · {event.actor.display_name}" if event.actor else role
+    if event.actor is None:
+        return gettext("System")
+    return event.actor.display_name
+
+
+@register.filter
+def status_label(status: str) -> str:
+    if status in Status.values:
+        return str(Status(status).label)
+    return status
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    return STATUS_TONES.get(status, "running")
+
+
+@register.filter
+def material_form_label(form: str) -> str:
+    if form in Material.Form.values:
+        return str(Material.Form(form).label)
+    return form
+
+
+@register.filter
+def current_due(application: Application) -> datetime.date | None:
+    """The deadline the application is working to now: acceptance, then the legal one."""
+    if application.accepted_at is not None:
+        return application.legal_due
+    return application.acceptance_due
+
+
+@register.filter
+def due_state(application: Application) -> str:
+    """Either "overdue", "warning" (80 % of the time used) or an empty string."""
+    if application.overdue_since is not None:
+        return "overdue"
+    if application.warned_at is not None:
+        return "warning"
+    due = current_due(application)
+    running = (Status.SUBMITTED, Status.ACCEPTED, Status.UNDER_REVIEW)
+    if due is not None and application.status in running and due < timezone.localdate():
+        return "overdue"
+    return ""
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)

@@ -1,0 +1,778 @@
+"""Pages of applications: apply, my applications, inbox, and the staff workbench.
+
+Each view parses its input, calls one selector or service and renders. Service errors
+come back on the page: field messages beside their fields (422), conflicts (409) and
+refusals (403) as a message at the top, with the service error's status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from yiwang.applications import selectors, services
+from yiwang.applications.forms import (
+    ApplyForm,
+    MaterialUploadForm,
+    SchemaForm,
+    TaskAssignForm,
+    TaskCompleteForm,
+    WithdrawForm,
+    field_order,
+    form_data_rows,
+    version_form,
+)
+from yiwang.applications.models import (
+    Application,
+    ApplicationMaterial,
+    Status,
+    SupplementRequest,
+    WorkTask,
+)
+from yiwang.catalog import selectors as catalog_selectors
+from yiwang.catalog.models import ServiceItem, Target
+from yiwang.core.errors import NotFound, YiwangError
+from yiwang.identity import selectors as identity_selectors
+from yiwang.identity.decorators import staff_required
+from yiwang.identity.models import StaffRole, User
+
+PAGE_SIZE = 20
+# ``removable_round`` of a page where no file may be removed (no round has this number).
+NOTHING_REMOVABLE = -1
+WITHDRAWABLE = {
+    Status.SUBMITTED,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.ACCEPTED,
+    Status.UNDER_REVIEW,
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _errors_place(exc: YiwangError, *forms_: forms.Form) -> list[str]:
+    """Put each field message beside its field; return what belongs at the top of the page."""
+    if isinstance(exc, NotFound):
+        raise Http404 from exc
+    page = [str(exc.message)]
+    for name, field_messages in exc.fields.items():
+        form = next((f for f in forms_ if name in f.fields), None)
+        for message in field_messages:
+            if form is not None:
+                form.add_error(name, str(message))
+            elif str(message) not in page:
+                page.append(str(message))
+    return page
+
+
+# ---------------------------------------------------------------------------------------
+# Applying
+
+
+def _organisation_choices(user: User, item: ServiceItem) -> list[tuple[int, str]]:
+    """Organisations the user may apply for with this item, as select choices."""
+    if item.target == Target.PERSON:
+        return []
+    choices = {o.pk: o.name for o in identity_selectors.organisations_represented_by(user)}
+    for grant in identity_selectors.agencies_for_user(user):
+        if not grant.services or item.code in grant.services:
+            choices.setdefault(grant.organisation_id, grant.organisation.name)
+    return sorted(choices.items(), key=lambda choice: choice[1])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
+    """The item's form; saving it creates the draft (once per form shown) and opens it."""
+    user = _user(request)
+    item = catalog_selectors.service_item_get(item_code)
+    if item is None or item.current_version is None:
+        raise Http404
+    schema, ui = version_form(item.current_version.snapshot)
+    organisations = _organisation_choices(user, item)
+    organisation_required = item.target == Target.ORGANISATION
+    status = 200
+    page_errors: list[str] = []
+    if request.method == "POST":
+        form = SchemaForm(schema, ui, request.POST)
+        apply_form = ApplyForm(
+            request.POST,
+            organisations=organisations,
+            organisation_required=organisation_required,
+        )
+        status = 422
+        if form.is_valid() and apply_form.is_valid():
+            data = form.form_data()
+            try:
+                draft = services.application_draft_create(
+                    applicant=user,
+                    item_code=item.code,
+                    form_data=data,
+                    organisation_id=apply_form.cleaned_data.get("organisation"),
+                    idempotency_key=apply_form.cleaned_data["idempotency_key"],
+                )
+                if draft.status == Status.DRAFT and draft.form_data != data:
+                    # The same form posted again: its draft takes the latest values.
+                    services.application_draft_update(
+                        applicant=user, application=draft, form_data=data
+                    )
+            except YiwangError as exc:
+                page_errors = _errors_place(exc, form, apply_form)
+                status = exc.status
+            else:
+                messages.success(request, _("Your draft has been saved."))
+                return redirect("applications:edit", application_id=draft.pk)
+        elif "idempotency_key" in apply_form.errors:
+            page_errors = [_("This form has expired. Please open the application page again.")]
+    else:
+        form = SchemaForm(schema, ui)
+        apply_form = ApplyForm(
+            initial={"idempotency_key": uuid.uuid4().hex},
+            organisations=organisations,
+            organisation_required=organisation_required,
+        )
+    return render(
+        request,
+        "applications/new.html",
+        {
+            "item": item,
+            "snapshot": item.current_version.snapshot,
+            "form": form,
+            "apply_form": apply_form,
+            "page_errors": page_errors,
+            "needs_organisation": organisation_required and not organisations,
+        },
+        status=status,
+    )
+
+
+def _own_application(request: HttpRequest, application_id: int) -> Application:
+    application = selectors.application_for_applicant(_user(request), application_id)
+    if application is None:
+        raise Http404
+    return application
+
+
+def _material_rows(
+    application: Application,
+    *,
+    codes: Iterable[str] | None = None,
+    upload_form: MaterialUploadForm | None = None,
+    removable_round: int | None = None,
+) -> list[dict[str, Any]]:
+    """The item's materials with the files given for each and an upload form per material.
+
+    ``codes`` limits the rows (a supplement asks for some); files of ``removable_round``
+    (all files when None) may be removed.
+    """
+    wanted = set(codes) if codes is not None else None
+    files: dict[str, list[ApplicationMaterial]] = {}
+    for material in application.materials.all():
+        files.setdefault(material.material_code, []).append(material)
+    rows = []
+    for spec in application.item_version.snapshot.get("materials", []):
+        code = spec["code"]
+        if wanted is not None and code not in wanted:
+            continue
+        bound = upload_form is not None and upload_form.data.get("material_code") == code
+        rows.append(
+            {
+                "spec": spec,
+                "files": [
+                    (f, removable_round is None or f.supplement_round == removable_round)
+                    for f in files.get(code, [])
+                ],
+                "upload_form": upload_form
+                if bound
+                else MaterialUploadForm(initial={"material_code": code}, auto_id=f"id_{code}_%s"),
+            }
+        )
+    return rows
+
+
+def _edit_page(
+    request: HttpRequest,
+    application: Application,
+    *,
+    form: SchemaForm | None = None,
+    upload_form: MaterialUploadForm | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
+    schema, ui = version_form(application.item_version.snapshot)
+    return render(
+        request,
+        "applications/edit.html",
+        {
+            "application": application,
+            "snapshot": application.item_version.snapshot,
+            "form": form or SchemaForm(schema, ui, form_data=application.form_data),
+            "materials": _material_rows(application, upload_form=upload_form),
+            "page_errors": page_errors,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
+    """The draft: its form prefilled, its materials; save it or submit it."""
+    user = _user(request)
+    application = _own_application(request, application_id)
+    if application.status != Status.DRAFT:
+        return redirect("applications:detail", application_id=application.pk)
+    if request.method == "GET":
+        return _edit_page(request, application)
+    schema, ui = version_form(application.item_version.snapshot)
+    form = SchemaForm(schema, ui, request.POST)
+    if not form.is_valid():
+        return _edit_page(request, application, form=form, status=422)
+    data = form.form_data()
+    submitting = request.POST.get("action") == "submit"
+    try:
+        if data != application.form_data:
+            services.application_draft_update(
+                applicant=user, application=application, form_data=data
+            )
+            application.form_data = data
+        if submitting:
+            submitted = services.application_submit(applicant=user, application=application)
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _edit_page(
+            request, application, form=form, page_errors=page_errors, status=exc.status
+        )
+    if submitting:
+        messages.success(
+            request,
+            _("Your application has been submitted. Its number is %(number)s.")
+            % {"number": submitted.number},
+        )
+        return redirect("applications:detail", application_id=submitted.pk)
+    messages.success(request, _("Your draft has been saved."))
+    return redirect("applications:edit", application_id=application.pk)
+
+
+@login_required
+@require_POST
+def application_delete(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = _own_application(request, application_id)
+    try:
+        services.application_draft_delete(applicant=_user(request), application=application)
+    except YiwangError as exc:
+        return _page_after_error(request, application, exc)
+    messages.success(request, _("The draft has been deleted."))
+    return redirect("applications:list")
+
+
+def _page_after_error(
+    request: HttpRequest,
+    application: Application,
+    exc: YiwangError,
+    *,
+    upload_form: MaterialUploadForm | None = None,
+) -> HttpResponse:
+    """Show the draft or the detail page again with the service's error."""
+    page_errors = _errors_place(exc, *([upload_form] if upload_form else []))
+    if application.status == Status.DRAFT:
+        return _edit_page(
+            request,
+            application,
+            upload_form=upload_form,
+            page_errors=page_errors,
+            status=exc.status,
+        )
+    return _detail_page(
+        request, application, upload_form=upload_form, page_errors=page_errors, status=exc.status
+    )
+
+
+@login_required
+@require_POST
+def material_upload(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Attach a file to one material, on a draft or while a supplement is requested."""
+    application = _own_application(request, application_id)
+    form = MaterialUploadForm(
+        request.POST,
+        request.FILES,
+        auto_id=f"id_{request.POST.get('material_code', '')}_%s",
+    )
+    if not form.is_valid():
+        if application.status == Status.DRAFT:
+            return _edit_page(request, application, upload_form=form, status=422)
+        return _detail_page(request, application, upload_form=form, status=422)
+    try:
+        services.application_material_upload(
+            applicant=_user(request),
+            application=application,
+            material_code=form.cleaned_data["material_code"],
+            upload=form.cleaned_data["file"],
+        )
+    except YiwangError as exc:
+        return _page_after_error(request, application, exc, upload_form=form)
+    messages.success(request, _("The file has been uploaded."))
+    return _back(application)
+
+
+def _back(application: Application) -> HttpResponse:
+    if application.status == Status.DRAFT:
+        return redirect("applications:edit", application_id=application.pk)
+    return redirect(reverse("applications:detail", args=[application.pk]) + "#supplement")
+
+
+@login_required
+@require_POST
+def material_remove(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
+    application = _own_application(request, application_id)
+    try:
+        services.application_material_remove(
+            applicant=_user(request), application=application, material_id=material_id
+        )
+    except YiwangError as exc:
+        return _page_after_error(request, application, exc)
+    messages.success(request, _("The file has been removed."))
+    return _back(application)
+
+
+def _material_file(application: Application, material_id: int) -> HttpResponseBase:
+    """Stream one of the application's current files; never a public media address."""
+    material = next((m for m in application.materials.all() if m.pk == material_id), None)
+    if material is None or not material.file:
+        raise Http404
+    response = FileResponse(
+        material.file.open("rb"),
+        as_attachment=True,
+        filename=material.original_name or material.file.name.rsplit("/", 1)[-1],
+        content_type=material.content_type or "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@login_required
+@require_GET
+def material_download(
+    request: HttpRequest, application_id: int, material_id: int
+) -> HttpResponseBase:
+    return _material_file(_own_application(request, application_id), material_id)
+
+
+# ---------------------------------------------------------------------------------------
+# My applications
+
+
+@login_required
+@require_GET
+def application_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.applications_for_applicant(_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "applications/list.html", {"page": page})
+
+
+def _open_supplement(application: Application) -> SupplementRequest | None:
+    if application.status != Status.SUPPLEMENT_REQUESTED:
+        return None
+    requests = [r for r in application.supplement_requests.all() if r.resolved_at is None]
+    return requests[-1] if requests else None
+
+
+def _supplement_items(
+    application: Application, request_: SupplementRequest
+) -> list[dict[str, str]]:
+    """The request's items with the names of the materials and fields they concern."""
+    snapshot = application.item_version.snapshot
+    materials = {m["code"]: m["name"] for m in snapshot.get("materials", [])}
+    schema, _ui = version_form(snapshot)
+    titles = {
+        name: str(prop.get("title") or name)
+        for name, prop in (schema.get("properties") or {}).items()
+    }
+    return [
+        {
+            "what": materials.get(item.get("material") or "", "")
+            or titles.get(item.get("field") or "", ""),
+            "kind": "material" if item.get("material") else "field",
+            "reason": item.get("reason", ""),
+        }
+        for item in request_.items
+    ]
+
+
+def _timeline_and_data(application: Application) -> dict[str, Any]:
+    schema, ui = version_form(application.item_version.snapshot)
+    return {
+        "events": application.events.all(),
+        "form_rows": form_data_rows(schema, ui, application.form_data),
+    }
+
+
+def _detail_page(
+    request: HttpRequest,
+    application: Application,
+    *,
+    supplement_form: SchemaForm | None = None,
+    upload_form: MaterialUploadForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
+    supplement = _open_supplement(application)
+    context: dict[str, Any] = {
+        "application": application,
+        "snapshot": application.item_version.snapshot,
+        "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
+        "supplement": supplement,
+        "page_errors": page_errors,
+        "can_withdraw": application.status in WITHDRAWABLE,
+        "withdraw_form": withdraw_form or WithdrawForm(),
+        **_timeline_and_data(application),
+    }
+    if supplement is not None:
+        schema, ui = version_form(application.item_version.snapshot)
+        fields = [i["field"] for i in supplement.items if i.get("field")]
+        round_number = len(application.supplement_requests.all())
+        context.update(
+            supplement_items=_supplement_items(application, supplement),
+            supplement_materials=_material_rows(
+                application,
+                codes=[i["material"] for i in supplement.items if i.get("material")],
+                upload_form=upload_form,
+                removable_round=round_number,
+            ),
+            supplement_form=supplement_form
+            or (
+                SchemaForm(schema, ui, form_data=application.form_data, only=fields)
+                if fields
+                else None
+            ),
+        )
+    return render(request, "applications/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def application_detail(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = _own_application(request, application_id)
+    if application.status == Status.DRAFT:
+        return redirect("applications:edit", application_id=application.pk)
+    return _detail_page(request, application)
+
+
+@login_required
+@require_POST
+def application_resubmit(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Answer the supplement request: corrected fields (if asked) and the files uploaded."""
+    application = _own_application(request, application_id)
+    supplement = _open_supplement(application)
+    if supplement is None:
+        messages.info(request, _("No supplement is requested for this application."))
+        return redirect("applications:detail", application_id=application.pk)
+    fields = [i["field"] for i in supplement.items if i.get("field")]
+    form_data: dict[str, Any] | None = None
+    supplement_form = None
+    if fields:
+        schema, ui = version_form(application.item_version.snapshot)
+        supplement_form = SchemaForm(schema, ui, request.POST, only=fields)
+        if not supplement_form.is_valid():
+            return _detail_page(request, application, supplement_form=supplement_form, status=422)
+        form_data = supplement_form.form_data(base=application.form_data)
+    try:
+        services.application_resubmit(
+            applicant=_user(request), application=application, form_data=form_data
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, *([supplement_form] if supplement_form else []))
+        return _detail_page(
+            request,
+            application,
+            supplement_form=supplement_form,
+            page_errors=page_errors,
+            status=exc.status,
+        )
+    messages.success(request, _("Thank you. Your application has been resubmitted."))
+    return redirect("applications:detail", application_id=application.pk)
+
+
+@login_required
+@require_POST
+def application_withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = _own_application(request, application_id)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, application, withdraw_form=form, status=422)
+    try:
+        services.application_withdraw(
+            applicant=_user(request), application=application, reason=form.cleaned_data["reason"]
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _detail_page(
+            request, application, withdraw_form=form, page_errors=page_errors, status=exc.status
+        )
+    messages.success(request, _("Your application has been withdrawn."))
+    return redirect("applications:detail", application_id=application.pk)
+
+
+# ---------------------------------------------------------------------------------------
+# Inbox
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    page = Paginator(selectors.notifications_for_user(user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "applications/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    try:
+        services.notification_mark_read(user=_user(request), notification_id=notification_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("applications:notifications")
+
+
+# ---------------------------------------------------------------------------------------
+# Staff workbench
+
+# (queue, label, role): clerks have two queues, split by step.
+QUEUES: list[tuple[str, Promise, str | None]] = [
+    ("accept", gettext_lazy("To accept"), StaffRole.Role.CLERK),
+    ("review", gettext_lazy("To review"), StaffRole.Role.REVIEWER),
+    ("decide", gettext_lazy("To decide"), StaffRole.Role.APPROVER),
+    ("deliver", gettext_lazy("To deliver"), StaffRole.Role.CLERK),
+    ("mine", gettext_lazy("My tasks"), None),
+]
+
+
+def _queue_tasks(user: User, queue: str) -> QuerySet[WorkTask]:
+    if queue == "mine":
+        return selectors.tasks_for_staff(user, mine=True)
+    role = next(role for name, _label, role in QUEUES if name == queue)
+    tasks = selectors.tasks_for_staff(user, role=role)
+    if queue == "deliver":
+        return tasks.filter(task_name="deliver")
+    if queue == "accept":
+        return tasks.exclude(task_name="deliver")
+    return tasks
+
+
+@staff_required
+@require_GET
+def workbench(request: HttpRequest) -> HttpResponse:
+    """The queues of the roles the user holds, and the tasks claimed by the user."""
+    user = _user(request)
+    held = {role.role for role in identity_selectors.staff_roles_for_user(user)}
+    names = [name for name, _label, role in QUEUES if role is None or role in held]
+    queues = [
+        (name, label, _queue_tasks(user, name).count())
+        for name, label, _role in QUEUES
+        if name in names
+    ]
+    current = request.GET.get("queue") or names[0]
+    if current not in names:
+        raise Http404
+    page = Paginator(_queue_tasks(user, current), PAGE_SIZE * 2).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "applications/workbench.html",
+        {"queues": queues, "current": current, "page": page},
+    )
+
+
+def _staff_application(request: HttpRequest, application_id: int) -> Application:
+    application = selectors.application_for_staff(_user(request), application_id)
+    if application is None:
+        raise Http404
+    return application
+
+
+@staff_required
+@require_GET
+def staff_application(request: HttpRequest, application_id: int) -> HttpResponse:
+    """An application of one of the user's departments, with its tasks."""
+    application = _staff_application(request, application_id)
+    return render(
+        request,
+        "applications/staff_application.html",
+        {
+            "application": application,
+            "snapshot": application.item_version.snapshot,
+            "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
+            "tasks": application.tasks.all(),
+            **_timeline_and_data(application),
+        },
+    )
+
+
+# Scoped by the selector to the user's departments (anyone else gets 404); staff_required
+# is typed for HttpResponse, not for a streamed file.
+@login_required
+@require_GET
+def staff_material_download(
+    request: HttpRequest, application_id: int, material_id: int
+) -> HttpResponseBase:
+    return _material_file(_staff_application(request, application_id), material_id)
+
+
+def _staff_task(request: HttpRequest, task_id: int) -> WorkTask:
+    task = selectors.task_for_staff(_user(request), task_id)
+    if task is None:
+        raise Http404
+    return task
+
+
+def _complete_form(
+    application: Application, task: WorkTask, data: Mapping[str, Any] | None = None
+) -> TaskCompleteForm:
+    snapshot = application.item_version.snapshot
+    schema, ui = version_form(snapshot)
+    properties = schema.get("properties") or {}
+    return TaskCompleteForm(
+        data,
+        step=task.task_name,
+        materials=snapshot.get("materials", []),
+        fields=[
+            (name, str(properties[name].get("title") or name)) for name in field_order(schema, ui)
+        ],
+    )
+
+
+def _task_page(
+    request: HttpRequest,
+    task: WorkTask,
+    *,
+    complete_form: TaskCompleteForm | None = None,
+    assign_form: TaskAssignForm | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    application = _staff_application(request, task.application_id)
+    roles = [
+        r.role
+        for r in identity_selectors.staff_roles_for_user(user)
+        if r.department_id == task.department_id
+    ]
+    active = task.state in (WorkTask.State.OPEN, WorkTask.State.CLAIMED)
+    holds_role = task.role in roles
+    is_admin = StaffRole.Role.DEPARTMENT_ADMIN in roles
+    return render(
+        request,
+        "applications/task.html",
+        {
+            "task": task,
+            "application": application,
+            "snapshot": application.item_version.snapshot,
+            "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
+            "active": active,
+            "can_claim": active and holds_role and task.assignee_id is None,
+            "can_act": active and holds_role and task.assignee_id in (None, user.pk),
+            "complete_form": complete_form or _complete_form(application, task),
+            "assign_form": assign_form
+            or (
+                TaskAssignForm(department_id=task.department_id, role=task.role)
+                if active and is_admin
+                else None
+            ),
+            "page_errors": page_errors,
+            **_timeline_and_data(application),
+        },
+        status=status,
+    )
+
+
+@staff_required
+@require_GET
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    return _task_page(request, _staff_task(request, task_id))
+
+
+@staff_required
+@require_POST
+def task_claim(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _staff_task(request, task_id)
+    try:
+        services.task_claim(staff=_user(request), task=task)
+    except YiwangError as exc:
+        return _task_page(request, task, page_errors=_errors_place(exc), status=exc.status)
+    messages.success(request, _("The task is yours now."))
+    return redirect("applications:task", task_id=task.pk)
+
+
+@staff_required
+@require_POST
+def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _staff_task(request, task_id)
+    application = _staff_application(request, task.application_id)
+    form = _complete_form(application, task, request.POST)
+    if not form.is_valid():
+        return _task_page(request, task, complete_form=form, status=422)
+    try:
+        services.task_complete(
+            staff=_user(request),
+            task=task,
+            outcome=form.cleaned_data["outcome"],
+            comment=form.cleaned_data["comment"],
+            supplement_items=form.cleaned_data["supplement_items"],
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _task_page(
+            request, task, complete_form=form, page_errors=page_errors, status=exc.status
+        )
+    messages.success(
+        request,
+        _("Done: %(title)s for %(number)s.") % {"title": task.title, "number": application.number},
+    )
+    return redirect("applications:workbench")
+
+
+@staff_required
+@require_POST
+def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _staff_task(request, task_id)
+    form = TaskAssignForm(request.POST, department_id=task.department_id, role=task.role)
+    if not form.is_valid():
+        return _task_page(request, task, assign_form=form, status=422)
+    try:
+        services.task_assign(
+            actor=_user(request), task=task, assignee=form.cleaned_data["assignee"]
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _task_page(
+            request, task, assign_form=form, page_errors=page_errors, status=exc.status
+        )
+    messages.success(request, _("The task has been assigned."))
+    return redirect("applications:task", task_id=task.pk)

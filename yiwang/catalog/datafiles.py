@@ -1,0 +1,680 @@
+"""The catalogue's data files (catalog-data/README.md): read them and check everything.
+
+:func:`catalog_read` reads every file and checks keys, types, enumerations, references
+between files and to departments, every form's JSON Schema and every item's BPMN process,
+and raises :class:`CatalogDataError` listing every problem (file and field) it found.
+It writes nothing; ``services.catalog_load`` writes what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from yiwang.catalog.models import ItemType, LifeSituation, Material, ServiceStandard, Target
+from yiwang.certificates.models import CertificateType
+from yiwang.core.errors import ValidationFailed
+from yiwang.core.workflow import WorkflowDefinitionError, process_validate
+from yiwang.identity.models import Department
+
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+# A certificate type or standard code: letters, digits, dots and hyphens.
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+ITEM_CODE_SUFFIX = re.compile(r"^-\d{4}$")
+HOLDERS = ("person", "organisation")
+SITUATION_TARGETS = (Target.PERSON.value, Target.ORGANISATION.value)
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One thing wrong in the catalogue data: where (file and field) and what."""
+
+    path: str
+    field: str
+    message: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}: {self.field}" if self.field else self.path
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class CatalogDataError(ValidationFailed):
+    """The catalogue data has problems; nothing was written. ``problems`` lists them all."""
+
+    code = "catalog_invalid"
+
+    def __init__(self, problems: Sequence[CatalogProblem]) -> None:
+        # By file, each file's problems in the order they were found.
+        self.problems = sorted(problems, key=lambda problem: problem.path)
+        fields: dict[str, list[str]] = {}
+        for problem in self.problems:
+            fields.setdefault(problem.location, []).append(problem.message)
+        count = len(self.problems)
+        message = ngettext(
+            "The catalogue has %(count)d problem; nothing was loaded.",
+            "The catalogue has %(count)d problems; nothing was loaded.",
+            count,
+        ) % {"count": count}
+        super().__init__(message, fields=fields)
+
+
+# ---------------------------------------------------------------------------------------
+# Checks shared with publishing
+
+
+def form_problems(schema: object, ui: object) -> list[tuple[str, str]]:
+    """What is wrong with a form's JSON Schema and UI hints, as (field, message) pairs."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(schema, dict):
+        return [("schema", _("The form schema must be a JSON object."))]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path)
+        problems.append(
+            (
+                "schema",
+                _("Not a valid JSON Schema: %(error)s") % {"error": f"{where} {exc.message}"},
+            )
+        )
+        return problems
+    properties = schema.get("properties")
+    if schema.get("type") != "object" or not isinstance(properties, dict) or not properties:
+        problems.append(("schema", _("The form schema must be an object with properties.")))
+        return problems
+    for name in schema.get("required", []):
+        if name not in properties:
+            problems.append(
+                ("schema.required", _("%(name)s is not a property of the form.") % {"name": name})
+            )
+    if not isinstance(ui, dict):
+        problems.append(("ui", _("The UI hints must be a JSON object.")))
+        return problems
+    order = ui.get("ui:order", [])
+    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
+        problems.append(("ui.ui:order", _("ui:order must be a list of field names.")))
+    else:
+        problems.extend(
+            ("ui.ui:order", _("%(name)s is not a property of the form.") % {"name": name})
+            for name in order
+            if name != "*" and name not in properties
+        )
+    problems.extend(
+        (f"ui.{name}", _("%(name)s is not a property of the form.") % {"name": name})
+        for name in ui
+        if not name.startswith("ui:") and name not in properties
+    )
+    return problems
+
+
+def process_problem(*, bpmn_xml: str, process_id: str, dmn_xmls: Sequence[str]) -> str | None:
+    """Why the BPMN process (with its DMN tables) cannot run on the platform, or None."""
+    # process_validate caches what it parsed: a catalogue shares a few processes.
+    try:
+        process_validate(bpmn_xml=bpmn_xml, process_id=process_id, dmn_xmls=dmn_xmls)
+    except WorkflowDefinitionError as exc:
+        return str(exc)
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+class _Fields:
+    """Typed access to one TOML table, recording a problem for each bad or missing key."""
+
+    def __init__(
+        self, data: Mapping[str, Any], path: str, problems: list[CatalogProblem], prefix: str = ""
+    ) -> None:
+        self.data = data
+        self.path = path
+        self.problems = problems
+        self.prefix = prefix
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(CatalogProblem(self.path, f"{self.prefix}{key}", message))
+
+    def _get(self, key: str, required: bool) -> Any:
+        if key not in self.data:
+            if required:
+                self.problem(key, _("This key is required."))
+            return None
+        return self.data[key]
+
+    def text(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        default: str = "",
+        max_length: int | None = None,
+        pattern: re.Pattern[str] | None = None,
+        choices: Iterable[str] | None = None,
+    ) -> str:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.problem(key, _("Give a string."))
+            return default
+        if required and not value.strip():
+            self.problem(key, _("This key must not be empty."))
+        elif max_length is not None and len(value) > max_length:
+            self.problem(key, _("At most %(max)d characters.") % {"max": max_length})
+        elif pattern is not None and not pattern.match(value):
+            self.problem(key, _("%(value)r is not a valid code.") % {"value": value})
+        elif choices is not None and value not in (allowed := list(choices)):
+            self.problem(
+                key,
+                _("%(value)r is not one of: %(choices)s")
+                % {"value": value, "choices": ", ".join(allowed)},
+            )
+        return value
+
+    def integer(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        default: int = 0,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problem(key, _("Give a whole number."))
+            return default
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.problem(
+                key,
+                _("%(value)d is not between %(minimum)s and %(maximum)s.")
+                % {"value": value, "minimum": minimum, "maximum": maximum},
+            )
+        return value
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(key, _("Give true or false."))
+            return default
+        return value
+
+    def text_list(self, key: str, *, required: bool = False) -> list[str]:
+        value = self._get(key, required)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, _("Give a list of strings."))
+            return []
+        return value
+
+    def tables(self, key: str) -> list[Mapping[str, Any]]:
+        value = self._get(key, False)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem(key, _("Give a list of tables ([[%(key)s]]).") % {"key": key})
+            return []
+        return value
+
+    def only(self, allowed: Iterable[str]) -> None:
+        known = set(allowed)
+        for key in self.data:
+            if key not in known:
+                self.problem(key, _("Unknown key."))
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _toml_read(path: Path, root: Path, problems: list[CatalogProblem]) -> dict[str, Any] | None:
+    where = _relative(path, root)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        problems.append(CatalogProblem(where, "", _("The file is missing.")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(CatalogProblem(where, "", _("Not valid TOML: %(error)s") % {"error": exc}))
+    return None
+
+
+def _unique(
+    rows: list[dict[str, Any]], path: str, what: str, problems: list[CatalogProblem]
+) -> dict[str, dict[str, Any]]:
+    by_code: dict[str, dict[str, Any]] = {}
+    for index, row in enumerate(rows):
+        if row["code"] in by_code:
+            problems.append(
+                CatalogProblem(
+                    path,
+                    f"{what}[{index}].code",
+                    _("%(code)r appears twice.") % {"code": row["code"]},
+                )
+            )
+        by_code[row["code"]] = row
+    return by_code
+
+
+def _certificate_types_read(
+    root: Path, problems: list[CatalogProblem]
+) -> dict[str, dict[str, Any]]:
+    path = "certificate-types.toml"
+    data = _toml_read(root / path, root, problems)
+    if data is None:
+        return {}
+    rows = []
+    for index, table in enumerate(_Fields(data, path, problems).tables("certificate_type")):
+        f = _Fields(table, path, problems, prefix=f"certificate_type[{index}].")
+        f.only(("code", "name", "issuer_kind", "holder", "validity_years", "fields"))
+        validity = f.integer("validity_years", required=False, default=0, minimum=1, maximum=100)
+        rows.append(
+            {
+                "code": f.text("code", max_length=32, pattern=CODE),
+                "name": f.text("name", max_length=100),
+                "issuer_kind": f.text("issuer_kind", choices=Department.Kind.values),
+                "holder": f.text("holder", choices=HOLDERS),
+                "validity_years": validity or None,
+                "fields": f.text_list("fields"),
+            }
+        )
+    return _unique(rows, path, "certificate_type", problems)
+
+
+def _life_situations_read(root: Path, problems: list[CatalogProblem]) -> dict[str, dict[str, Any]]:
+    path = "life-situations.toml"
+    data = _toml_read(root / path, root, problems)
+    if data is None:
+        return {}
+    rows = []
+    for index, table in enumerate(_Fields(data, path, problems).tables("situation")):
+        f = _Fields(table, path, problems, prefix=f"situation[{index}].")
+        f.only(("code", "name", "target", "order"))
+        rows.append(
+            {
+                "code": f.text("code", max_length=50, pattern=SLUG),
+                "name": f.text("name", max_length=50),
+                "target": f.text("target", choices=SITUATION_TARGETS),
+                "order": f.integer("order", required=False, minimum=0, maximum=32767),
+            }
+        )
+    return _unique(rows, path, "situation", problems)
+
+
+def _standards_read(root: Path, problems: list[CatalogProblem]) -> dict[str, dict[str, Any]]:
+    path = "standards.toml"
+    data = _toml_read(root / path, root, problems)
+    if data is None:
+        return {}
+    rows = []
+    for index, table in enumerate(_Fields(data, path, problems).tables("standard")):
+        f = _Fields(table, path, problems, prefix=f"standard[{index}].")
+        f.only(("code", "name", "item_type", "department_kind", "legal_basis"))
+        rows.append(
+            {
+                "code": f.text("code", max_length=32, pattern=CODE),
+                "name": f.text("name", max_length=200),
+                "item_type": f.text("item_type", choices=ItemType.values),
+                "department_kind": f.text("department_kind", choices=Department.Kind.values),
+                "legal_basis": f.text("legal_basis", required=False),
+            }
+        )
+    return _unique(rows, path, "standard", problems)
+
+
+@dataclass
+class ItemSpec:
+    path: str
+    values: dict[str, Any]
+    standard: str
+    department: str
+    life_situations: list[str]
+    form: str
+    process: str
+    decisions: list[str]
+    materials: list[dict[str, Any]]
+
+
+ITEM_KEYS = (
+    "code",
+    "standard",
+    "name",
+    "item_type",
+    "department",
+    "target",
+    "life_situations",
+    "summary",
+    "legal_limit_days",
+    "promised_limit_days",
+    "visits_required",
+    "online_depth",
+    "fee",
+    "legal_basis",
+    "conditions",
+    "procedure",
+    "cross_region",
+    "min_assurance_level",
+    "keywords",
+    "form",
+    "process",
+    "process_id",
+    "decisions",
+    "materials",
+)
+MATERIAL_KEYS = (
+    "code",
+    "name",
+    "form",
+    "copies",
+    "required",
+    "condition",
+    "certificate_type",
+    "notes",
+)
+
+
+def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSpec | None:
+    data = _toml_read(file, root, problems)
+    if data is None:
+        return None
+    path = _relative(file, root)
+    f = _Fields(data, path, problems)
+    f.only(ITEM_KEYS)
+    code = f.text("code", max_length=64)
+    department = f.text("department", max_length=32)
+    if code and code != file.stem:
+        f.problem(
+            "code", _("The file must be named after the code (%(code)s.toml).") % {"code": code}
+        )
+    if (
+        code
+        and department
+        and not (code.startswith(department) and ITEM_CODE_SUFFIX.match(code[len(department) :]))
+    ):
+        f.problem(
+            "code",
+            _("The code must be the department code and four digits (%(department)s-0001).")
+            % {"department": department},
+        )
+    known_problems = len(problems)
+    legal = f.integer("legal_limit_days", minimum=0, maximum=32767)
+    promised = f.integer("promised_limit_days", minimum=0, maximum=32767)
+    # Compared only when both are valid numbers, so one mistake is reported once.
+    if len(problems) == known_problems and promised > legal:
+        f.problem(
+            "promised_limit_days",
+            _("The promised time limit (%(promised)d) exceeds the legal one (%(legal)d).")
+            % {"promised": promised, "legal": legal},
+        )
+    values = {
+        "code": code,
+        "name": f.text("name", max_length=200),
+        "item_type": f.text("item_type", choices=ItemType.values),
+        "target": f.text("target", choices=Target.values),
+        "summary": f.text("summary", required=False),
+        "legal_limit_days": legal,
+        "promised_limit_days": promised,
+        "visits_required": f.integer("visits_required", required=False, minimum=0, maximum=2),
+        "online_depth": f.integer("online_depth", required=False, default=4, minimum=1, maximum=4),
+        "fee": f.text("fee", required=False, default="不收费", max_length=200),
+        "legal_basis": f.text("legal_basis", required=False),
+        "conditions": f.text("conditions", required=False),
+        "procedure": f.text_list("procedure"),
+        "cross_region": f.boolean("cross_region", default=False),
+        "min_assurance_level": f.integer(
+            "min_assurance_level", required=False, default=2, minimum=1, maximum=3
+        ),
+        "keywords": f.text("keywords", required=False, max_length=500),
+        "bpmn_process_id": f.text("process_id", max_length=100),
+    }
+    materials: list[dict[str, Any]] = []
+    for index, table in enumerate(f.tables("materials")):
+        m = _Fields(table, path, problems, prefix=f"materials[{index}].")
+        m.only(MATERIAL_KEYS)
+        required = m.boolean("required", default=True)
+        condition = m.text("condition", required=False, max_length=300)
+        if not required and not condition.strip():
+            m.problem("condition", _("Say when an optional material is needed."))
+        materials.append(
+            {
+                "code": m.text("code", max_length=50, pattern=SLUG),
+                "name": m.text("name", max_length=200),
+                "form": m.text("form", choices=Material.Form.values),
+                "copies": m.integer("copies", required=False, default=1, minimum=0, maximum=99),
+                "required": required,
+                "condition": condition,
+                "certificate_type": m.text("certificate_type", required=False),
+                "notes": m.text("notes", required=False, max_length=300),
+                "order": index,
+            }
+        )
+    seen: set[str] = set()
+    for index, material in enumerate(materials):
+        if material["code"] in seen:
+            f.problem(
+                f"materials[{index}].code",
+                _("%(code)r appears twice.") % {"code": material["code"]},
+            )
+        seen.add(material["code"])
+    return ItemSpec(
+        path=path,
+        values=values,
+        standard=f.text("standard", max_length=32),
+        department=department,
+        life_situations=f.text_list("life_situations"),
+        form=f.text("form", pattern=SLUG),
+        process=f.text("process", pattern=SLUG),
+        decisions=f.text_list("decisions"),
+        materials=materials,
+    )
+
+
+def _forms_read(root: Path, problems: list[CatalogProblem]) -> dict[str, tuple[Any, Any]]:
+    forms: dict[str, tuple[Any, Any]] = {}
+    for file in sorted((root / "forms").glob("*.json")):
+        path = _relative(file, root)
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(
+                CatalogProblem(path, "", _("Not valid JSON: %(error)s") % {"error": exc})
+            )
+            continue
+        if not isinstance(data, dict) or "schema" not in data:
+            problems.append(CatalogProblem(path, "schema", _("This key is required.")))
+            continue
+        unknown = set(data) - {"schema", "ui"}
+        problems.extend(CatalogProblem(path, key, _("Unknown key.")) for key in sorted(unknown))
+        schema, ui = data["schema"], data.get("ui", {})
+        form_errors = form_problems(schema, ui)
+        problems.extend(CatalogProblem(path, name, message) for name, message in form_errors)
+        if not form_errors:
+            forms[file.stem] = (schema, ui)
+    return forms
+
+
+def _texts_read(
+    folder: Path, suffix: str, root: Path, problems: list[CatalogProblem]
+) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for file in sorted(folder.glob(f"*{suffix}")):
+        try:
+            texts[file.stem] = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(CatalogProblem(_relative(file, root), "", _("Not UTF-8 text.")))
+    return texts
+
+
+@dataclass
+class CatalogData:
+    certificate_types: dict[str, dict[str, Any]]
+    life_situations: dict[str, dict[str, Any]]
+    standards: dict[str, dict[str, Any]]
+    items: list[ItemSpec]
+    forms: dict[str, tuple[Any, Any]]
+    processes: dict[str, str]
+    decisions: dict[str, str]
+    departments: dict[str, Department]
+
+
+def catalog_read(root: Path) -> CatalogData:
+    """Read and check every file; raise CatalogDataError listing every problem found."""
+    problems: list[CatalogProblem] = []
+    if not root.is_dir():
+        raise CatalogDataError(
+            [CatalogProblem(str(root), "", _("The catalogue folder does not exist."))]
+        )
+    certificate_types = _certificate_types_read(root, problems)
+    life_situations = _life_situations_read(root, problems)
+    standards = _standards_read(root, problems)
+    forms = _forms_read(root, problems)
+    processes = _texts_read(root / "processes", ".bpmn", root, problems)
+    decisions = _texts_read(root / "decisions", ".dmn", root, problems)
+    form_files = {f.stem for f in (root / "forms").glob("*.json")}
+    items = [
+        spec
+        for file in sorted((root / "items").glob("**/*.toml"))
+        if (spec := _item_read(file, root, problems)) is not None
+    ]
+    departments = {
+        d.code: d
+        for d in Department.objects.filter(code__in={i.department for i in items}).select_related(
+            "region"
+        )
+    }
+    known_certificates = set(certificate_types) | set(
+        CertificateType.objects.values_list("code", flat=True)
+    )
+    known_standards = set(standards) | set(ServiceStandard.objects.values_list("code", flat=True))
+    known_situations = set(life_situations) | set(
+        LifeSituation.objects.values_list("code", flat=True)
+    )
+    seen_codes: dict[str, str] = {}
+    for spec in items:
+        problem = _reference_checker(spec, problems)
+        code = spec.values["code"]
+        if code in seen_codes:
+            problem(
+                "code",
+                _("%(code)r is also used by %(other)s.")
+                % {"code": code, "other": seen_codes[code]},
+            )
+        seen_codes.setdefault(code, spec.path)
+        department = departments.get(spec.department)
+        if spec.department and department is None:
+            problem(
+                "department", _("No department has the code %(code)r.") % {"code": spec.department}
+            )
+        elif department is not None:
+            if not department.is_active:
+                problem(
+                    "department",
+                    _("The department %(code)s is not active.") % {"code": department.code},
+                )
+            if spec.path.split("/")[1:-1] != [department.kind]:
+                problem(
+                    "department",
+                    _("An item of a %(kind)s department belongs in items/%(kind)s/.")
+                    % {"kind": department.kind},
+                )
+        if spec.standard and spec.standard not in known_standards:
+            problem("standard", _("No standard has the code %(code)r.") % {"code": spec.standard})
+        elif (
+            spec.standard in standards
+            and spec.values["item_type"] in ItemType.values
+            and (standards[spec.standard]["item_type"] != spec.values["item_type"])
+        ):
+            problem(
+                "item_type",
+                _("The standard %(code)s is of type %(type)s.")
+                % {"code": spec.standard, "type": standards[spec.standard]["item_type"]},
+            )
+        for index, situation in enumerate(spec.life_situations):
+            if situation not in known_situations:
+                problem(
+                    f"life_situations[{index}]",
+                    _("No life situation has the code %(code)r.") % {"code": situation},
+                )
+        for index, material in enumerate(spec.materials):
+            certificate = material["certificate_type"]
+            if certificate and certificate not in known_certificates:
+                problem(
+                    f"materials[{index}].certificate_type",
+                    _("No certificate type has the code %(code)r.") % {"code": certificate},
+                )
+        if spec.form and spec.form not in form_files:
+            problem("form", _("There is no file forms/%(name)s.json.") % {"name": spec.form})
+        _process_check(spec, processes, decisions, problem)
+    if problems:
+        raise CatalogDataError(problems)
+    return CatalogData(
+        certificate_types=certificate_types,
+        life_situations=life_situations,
+        standards=standards,
+        items=items,
+        forms=forms,
+        processes=processes,
+        decisions=decisions,
+        departments=departments,
+    )
+
+
+def _reference_checker(
+    spec: ItemSpec, problems: list[CatalogProblem]
+) -> Callable[[str, str], None]:
+    def problem(key: str, message: str) -> None:
+        problems.append(CatalogProblem(spec.path, key, message))
+
+    return problem
+
+
+def _process_check(
+    spec: ItemSpec,
+    processes: Mapping[str, str],
+    decisions: Mapping[str, str],
+    problem: Callable[[str, str], None],
+) -> None:
+    ok = True
+    if spec.process and spec.process not in processes:
+        problem("process", _("There is no file processes/%(name)s.bpmn.") % {"name": spec.process})
+        ok = False
+    for index, name in enumerate(spec.decisions):
+        if name not in decisions:
+            problem(
+                f"decisions[{index}]",
+                _("There is no file decisions/%(name)s.dmn.") % {"name": name},
+            )
+            ok = False
+    process_id = spec.values["bpmn_process_id"]
+    if not (ok and spec.process and process_id):
+        return
+    error = process_problem(
+        bpmn_xml=processes[spec.process],
+        process_id=process_id,
+        dmn_xmls=[decisions[name] for name in spec.decisions],
+    )
+    if error is not None:
+        problem(
+            "process",
+            _("processes/%(name)s.bpmn cannot run: %(error)s")
+            % {"name": spec.process, "error": error},
+        )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from yiwang.catalog import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.service_list, name="service_list"),
+    path("situations/<slug:code>/", views.life_situation_detail, name="life_situation"),
+    path("<str:code>/", views.service_detail, name="service_detail"),
+]
