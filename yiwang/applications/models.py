@@ -33,7 +33,10 @@ CLOSED = {Status.NOT_ACCEPTED, Status.DENIED, Status.COMPLETED, Status.WITHDRAWN
 
 
 class Application(models.Model):
-    number = models.CharField(_("application number"), max_length=32, unique=True, null=True)
+    # NULL while a draft: numbers are given at submission and unique among submitted ones.
+    number = models.CharField(  # noqa: DJ001
+        _("application number"), max_length=32, unique=True, null=True
+    )
     applicant = models.ForeignKey(
         "identity.User", on_delete=models.PROTECT, related_name="applications"
     )

@@ -58,7 +58,7 @@ def serve_commands(
     workers: int = 2,
     use_gunicorn: bool | None = None,
 ) -> list[ChildCommand]:
-    """The web server and worker command lines, in the order they are started."""
+    """The web server, task worker and deadline sweep command lines, in start order."""
     if use_gunicorn is None:
         use_gunicorn = gunicorn_available()
     address = bind_address(host, port)
@@ -78,7 +78,11 @@ def serve_commands(
     worker = ChildCommand(
         "worker", (python, str(manage_py), "db_worker", "--no-reload", "--queue-name", "*")
     )
-    return [web, worker]
+    # The deadline sweep (80 % warnings, overdue escalation, BPMN timers) once a minute.
+    deadlines = ChildCommand(
+        "deadlines", (python, str(manage_py), "applications_tick", "--every", "60")
+    )
+    return [web, worker, deadlines]
 
 
 def children_run(

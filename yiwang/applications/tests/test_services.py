@@ -8,7 +8,6 @@ from django.utils import timezone
 from yiwang.applications import services
 from yiwang.applications.models import (
     Application,
-    ApplicationEvent,
     Notification,
     Status,
     SupplementRequest,
@@ -310,7 +309,8 @@ def test_supplement_resubmit_grant_and_deliver_with_every_step_on_the_timeline(
 
     application = act(staff, application, "accept", "accept")
     assert application.status == Status.ACCEPTED
-    assert application.legal_due is not None and application.promised_due <= application.legal_due
+    assert application.legal_due is not None
+    assert application.promised_due <= application.legal_due
     application = act(staff, application, "review", "pass", comment="符合条件")
     assert application.status == Status.UNDER_REVIEW
     application = act(staff, application, "decide", "grant", comment="准予迁入")

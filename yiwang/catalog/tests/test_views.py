@@ -118,8 +118,9 @@ def test_the_pages_are_in_english_on_request(loaded):
 
 
 def _admin_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    """An administrator who reads the site in English, the messages' source language."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, language="en"))
     return client
 
 

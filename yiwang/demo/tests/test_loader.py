@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
+from yiwang.catalog.models import ServiceItem
 from yiwang.demo.loader import demo_load
 from yiwang.demo.personas import (
     COMPANY,
@@ -114,6 +115,14 @@ def test_departments_are_loaded_for_hangzhou_and_xihu(loaded):
     police = Department.objects.get(code="330106-GA")
     assert (police.name, police.kind) == ("杭州市公安局西湖区分局", Department.Kind.PUBLIC_SECURITY)
     assert police.uscc.startswith("11330106")
+
+
+def test_demo_load_loads_and_publishes_the_service_catalogue(loaded):
+    published = ServiceItem.objects.filter(status=ServiceItem.Status.PUBLISHED)
+
+    assert loaded.catalog.items.created == published.count() >= 40
+    assert loaded.catalog.versions_created == published.count()
+    assert not published.filter(current_version__isnull=True).exists()
 
 
 def test_the_business_owner_represents_one_organisation_with_one_active_agent(loaded):

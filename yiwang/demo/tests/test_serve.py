@@ -20,8 +20,8 @@ from yiwang.demo.serve import (
 MANAGE = Path("/srv/yiwang/manage.py")
 
 
-def test_serve_commands_run_gunicorn_with_two_workers_and_the_db_worker():
-    web, worker = serve_commands(
+def test_serve_commands_run_gunicorn_the_db_worker_and_the_deadline_sweep():
+    web, worker, deadlines = serve_commands(
         host="127.0.0.1", port=8000, manage_py=MANAGE, python="/py", use_gunicorn=True
     )
 
@@ -38,10 +38,13 @@ def test_serve_commands_run_gunicorn_with_two_workers_and_the_db_worker():
     assert worker == ChildCommand(
         "worker", ("/py", str(MANAGE), "db_worker", "--no-reload", "--queue-name", "*")
     )
+    assert deadlines == ChildCommand(
+        "deadlines", ("/py", str(MANAGE), "applications_tick", "--every", "60")
+    )
 
 
 def test_serve_commands_fall_back_to_runserver_without_gunicorn():
-    web, _worker = serve_commands(
+    web, *_others = serve_commands(
         host="0.0.0.0",  # noqa: S104
         port=8080,
         manage_py=MANAGE,
@@ -53,7 +56,7 @@ def test_serve_commands_fall_back_to_runserver_without_gunicorn():
 
 
 def test_serve_commands_use_gunicorn_when_it_is_installed():
-    web, _worker = serve_commands(host="127.0.0.1", port=8000, manage_py=MANAGE, workers=3)
+    web, *_others = serve_commands(host="127.0.0.1", port=8000, manage_py=MANAGE, workers=3)
 
     assert web.argv[1:4] == ("-m", "gunicorn", "config.wsgi:application")
     assert web.argv[web.argv.index("--workers") + 1] == "3"

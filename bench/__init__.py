@@ -1,0 +1,1 @@
+"""Benchmarks: slow, heavy checks that measure speed (see docs/benchmarks.md)."""
