@@ -284,6 +284,18 @@ LEGAL_PERSON_REGISTRY = env_str(
     "LEGAL_PERSON_REGISTRY", "yiwang.exchange.registries.LocalLegalPersonRegistry"
 )
 
+# E-mail goes through Django's backend; the demo writes messages as files under var/mail.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "一网政务服务平台 <noreply@localhost>")
+
 # The city the demo data and the township (street) level are loaded for.
 YIWANG_DEMO_CITY = env_str("YIWANG_DEMO_CITY", "330100")
 YIWANG_PLATFORM_NAME = env_str("YIWANG_PLATFORM_NAME", "一网政务服务平台")

@@ -103,14 +103,16 @@ def notify(
     application: Application | None = None,
     sms: bool = False,
 ) -> Notification:
-    """Put a message in the user's inbox; with ``sms``, also text it after the commit."""
+    """Put a message in the user's inbox; with ``sms``, also text and e-mail it after the commit."""
     notification = Notification.objects.create(
         user=user, application=application, title=title, body=body
     )
     if sms:
-        from yiwang.applications.tasks import notification_sms_send
+        from yiwang.applications.tasks import notification_email_send, notification_sms_send
 
         transaction.on_commit(lambda: notification_sms_send.enqueue(notification.pk))
+        if user.email:
+            transaction.on_commit(lambda: notification_email_send.enqueue(notification.pk))
     return notification
 
 

@@ -44,6 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     phone = models.CharField(_("mobile number"), max_length=11, unique=True)
     name = models.CharField(_("name"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
     # NULL until verified: unique among verified accounts, absent for the others.
     id_number = models.CharField(  # noqa: DJ001
         _("resident ID number"), max_length=18, null=True, blank=True

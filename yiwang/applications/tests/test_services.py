@@ -570,3 +570,33 @@ def test_after_a_resubmission_the_acceptance_deadline_starts_again(catalogue, st
     counts = services.deadlines_check(now=timezone.now() + datetime.timedelta(days=1))
 
     assert counts == {"warned": 0, "overdue": 0, "timers": 0}
+
+
+def test_a_decision_is_texted_and_e_mailed_to_an_applicant_with_an_address(
+    catalogue, staff, django_capture_on_commit_callbacks, mailoutbox
+):
+    citizen = VerifiedUserFactory(email="lin@example.cn")
+    application = submitted(citizen)
+    act(staff, application, "accept", "accept")
+    act(staff, application, "review", "pass")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        act(staff, application, "decide", "grant", comment="准予迁入")
+
+    assert [m.to for m in mailoutbox] == [["lin@example.cn"]]
+    assert application.number in mailoutbox[0].subject
+    assert SmsOutboxMessage.objects.filter(phone=citizen.phone, body__contains=application.number).exists()
+    notification = Notification.objects.get(user=citizen, body="准予迁入")
+    assert notification.email_sent_at is not None
+    assert notification.sms_sent_at is not None
+
+
+def test_an_applicant_without_an_address_gets_no_e_mail(
+    catalogue, staff, citizen, django_capture_on_commit_callbacks, mailoutbox
+):
+    application = submitted(citizen)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        act(staff, application, "accept", "refuse", comment="不属于本机关管辖")
+
+    assert mailoutbox == []
