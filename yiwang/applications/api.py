@@ -22,6 +22,7 @@ from yiwang.applications.schemas import (
     ApplicationDetailOut,
     ApplicationOut,
     EventOut,
+    ExtendIn,
     FormDataIn,
     MaterialOut,
     NotificationOut,
@@ -392,3 +393,21 @@ def staff_application_get(request: HttpRequest, application_id: int) -> Applicat
     if application is None:
         raise NotFound()
     return _detail_out(application, for_staff=True)
+
+
+@router.post(
+    "/workbench/applications/{application_id}/extend",
+    response={200: ApplicationOut, **ERRORS},
+    tags=["workbench"],
+    summary="Extend the decision time limit by 10 working days (Art. 42; department admins)",
+)
+def application_extend(
+    request: HttpRequest, application_id: int, payload: ExtendIn
+) -> ApplicationOut:
+    application = selectors.application_for_staff(_me(request), application_id)
+    if application is None:
+        raise NotFound()
+    application = services.application_extend(
+        actor=_me(request), application=application, reason=payload.reason
+    )
+    return _application_out(application)

@@ -37,6 +37,10 @@ class TaskCompleteIn(Schema):
     supplement_items: list[SupplementItemIn] = []
 
 
+class ExtendIn(Schema):
+    reason: str
+
+
 class TaskAssignIn(Schema):
     assignee_id: int
 

@@ -16,6 +16,7 @@ from yiwang.core.workflow import (
     workflow_fire_due_timers,
     workflow_is_completed,
     workflow_ready_user_tasks,
+    workflow_set_data,
     workflow_start,
 )
 
@@ -42,6 +43,9 @@ class ProcessRunner:
         self, state: Mapping[str, Any], task_id: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:
         return workflow_complete_user_task(dict(state), self.definition, task_id=task_id, data=data)
+
+    def set_data(self, state: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+        return workflow_set_data(dict(state), self.definition, data=data)
 
     def is_completed(self, state: Mapping[str, Any]) -> bool:
         return workflow_is_completed(dict(state))

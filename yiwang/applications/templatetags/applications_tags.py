@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "resubmit": _("Supplement provided and resubmitted"),
     "withdraw": _("Application withdrawn"),
     "assign": _("Task assigned"),
+    "extend": _("Time limit extended (Art. 42)"),
     "deadline_warning": _("Deadline warning"),
     "overdue_escalated": _("Overdue; escalated to the department administrator"),
     "timer:acceptance_overdue": _("Acceptance time limit reached"),

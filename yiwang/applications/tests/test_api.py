@@ -256,3 +256,23 @@ def test_the_task_list_of_a_role_needs_no_query_per_task(
         tasks = client.get("/api/v1/workbench/tasks?role=clerk").json()
 
     assert len(tasks) == 3
+
+
+def test_a_department_admin_extends_the_time_limit_through_the_api(catalogue, staff, citizen):
+    submitted = submit_through_api(citizen)
+    staff_step(staff[("330106-GA", "clerk")], "accept", "accept")
+
+    refused = client_for(staff[("330106-GA", "reviewer")]).post(
+        f"/api/v1/workbench/applications/{submitted['id']}/extend",
+        {"reason": "x"},
+        content_type="application/json",
+    )
+    response = client_for(staff[("330106-GA", "department_admin")]).post(
+        f"/api/v1/workbench/applications/{submitted['id']}/extend",
+        {"reason": "需组织听证"},
+        content_type="application/json",
+    )
+
+    assert refused.status_code == 403
+    assert response.status_code == 200
+    assert Application.objects.get(pk=submitted["id"]).extended_days == 10

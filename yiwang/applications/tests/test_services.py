@@ -585,7 +585,9 @@ def test_a_decision_is_texted_and_e_mailed_to_an_applicant_with_an_address(
 
     assert [m.to for m in mailoutbox] == [["lin@example.cn"]]
     assert application.number in mailoutbox[0].subject
-    assert SmsOutboxMessage.objects.filter(phone=citizen.phone, body__contains=application.number).exists()
+    assert SmsOutboxMessage.objects.filter(
+        phone=citizen.phone, body__contains=application.number
+    ).exists()
     notification = Notification.objects.get(user=citizen, body="准予迁入")
     assert notification.email_sent_at is not None
     assert notification.sms_sent_at is not None
@@ -600,3 +602,82 @@ def test_an_applicant_without_an_address_gets_no_e_mail(
         act(staff, application, "accept", "refuse", comment="不属于本机关管辖")
 
     assert mailoutbox == []
+
+
+def test_the_department_admin_extends_a_licensing_decision_once_by_ten_working_days(
+    catalogue, staff, citizen
+):
+    from yiwang.core.workdays import add_working_days
+
+    application = submitted(citizen)
+    application = act(staff, application, "accept", "accept")
+    due = application.legal_due
+    admin = staff[("330106-GA", "department_admin")]
+
+    with pytest.raises(PermissionDenied):
+        services.application_extend(
+            actor=staff[("330106-GA", "clerk")], application=application, reason="x"
+        )
+    with pytest.raises(ValidationFailed):
+        services.application_extend(actor=admin, application=application, reason="")
+    application = services.application_extend(
+        actor=admin, application=application, reason="需现场核查"
+    )
+
+    assert application.legal_due == add_working_days(due, 10)
+    assert application.extended_days == 10
+    assert application.events.last().action == "extend"
+    with pytest.raises(Conflict):
+        services.application_extend(actor=admin, application=application, reason="再延")
+
+
+def test_a_confirmation_item_cannot_be_extended(catalogue, staff, citizen):
+    application = submitted(citizen, item=SSCARD, form=sscard_form(citizen), materials=("id-card",))
+    act(staff, application, "accept", "accept")
+
+    with pytest.raises(Conflict) as exc:
+        services.application_extend(
+            actor=staff[("330106-RS", "department_admin")], application=application, reason="x"
+        )
+
+    assert exc.value.code == "extension_not_applicable"
+
+
+def sscard_form(user) -> dict:
+    return {
+        "holder_type": "self",
+        "holder_name": user.name,
+        "holder_id_number": user.id_number,
+        "holder_gender": "M",
+        "applicant_name": user.name,
+        "applicant_id_number": user.id_number,
+        "applicant_phone": user.phone,
+        "guardian_relationship": "self",
+        "bank": "中国工商银行",
+        "delivery_method": "window",
+        "declaration": True,
+    }
+
+
+def test_a_broken_workflow_state_fails_that_application_only_and_changes_nothing(
+    catalogue, staff, citizen
+):
+    broken = submitted(citizen)
+    healthy = submitted(VerifiedUserFactory())
+    Application.objects.filter(pk=broken.pk).update(workflow_state={"format": "garbage"})
+    task = open_task(broken, "accept")
+
+    with pytest.raises(Conflict) as exc:
+        services.task_complete(staff=staff[("330106-GA", "clerk")], task=task, outcome="accept")
+
+    assert exc.value.code == "workflow_error"
+    broken.refresh_from_db()
+    assert broken.status == Status.SUBMITTED
+    assert broken.workflow_state == {"format": "garbage"}
+    assert WorkTask.objects.get(pk=task.pk).state == "open"
+    assert list(broken.events.values_list("action", flat=True)) == ["draft", "submit"]
+    # The sweep skips the broken one and still handles the others.
+    counts = services.deadlines_check(now=timezone.now() + datetime.timedelta(days=30))
+    healthy.refresh_from_db()
+    assert counts["overdue"] == 1
+    assert healthy.overdue_since is not None
