@@ -202,8 +202,9 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         level=AssuranceLevel.L2,
         spouse="expectant_mother",
-        try_zh="查看“我的”中的实名信息；（后续版本）孩子出生“一件事”一次办",
-        try_en="See your verified identity under 我的; (coming) the birth life event",
+        try_zh="办事服务 → 生育登记：在线申请，在“我的办件”跟踪进度；（后续版本）出生“一件事”",
+        try_en="Apply online for 生育登记 under 办事服务 and follow it in 我的办件; "
+        "(coming) the birth life event",
     ),
     Persona(
         key="expectant_mother",
@@ -239,8 +240,9 @@ PERSONAS: tuple[Persona, ...] = (
             household_address="浙江省杭州市拱墅区朝晖街道梅枫花园12幢3单元402室",
         ),
         level=AssuranceLevel.L2,
-        try_zh="查看“我的”；（后续版本）退休“一件事”：1986 年参加工作，申请退休",
-        try_en="See 我的; (coming) the retirement life event: in work since 1986",
+        try_zh="办事服务 → 职工正常退休（职）申请；（后续版本）退休“一件事”",
+        try_en="Apply for 职工正常退休（职）申请 (in work since 1986); "
+        "(coming) the retirement life event",
     ),
     Persona(
         key="bereaved_child",
