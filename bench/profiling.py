@@ -2,9 +2,10 @@
 
 Enabled by ``applications_throughput.py --profile DIR`` (through ``BENCH_PROFILE_DIR``):
 the outermost middleware profiles every request, so middleware, authentication,
-throttling and the view all count. The profiler's clock is the worker's CPU time, not
-the wall clock: on a loaded machine wall time mostly measures waiting for a core. Each
-worker also counts the SQL queries of each kind of request. It writes
+throttling, the view and the database round trips all count. The clock is the wall
+clock, so profile with one client and one worker (``-c 1 -w 1``): under load the time
+mostly measures waiting for a core or a lock. Each worker also counts the SQL queries of
+each kind of request. It writes
 ``DIR/<kind>-<pid>.prof`` and ``DIR/queries-<pid>.json`` now and then and when it exits;
 the script merges them.
 """
@@ -16,7 +17,6 @@ import cProfile
 import json
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +53,7 @@ class ProfileMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         kind = request_kind(request.path)
-        profile = self.profiles.setdefault(kind, cProfile.Profile(time.process_time))
+        profile = self.profiles.setdefault(kind, cProfile.Profile())
         counts = self.counts.setdefault(kind, [0, 0])
 
         def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]

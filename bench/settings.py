@@ -18,7 +18,7 @@ if HTTPS:
 
 DEBUG = False
 # Fixed, so that no key file is written into the data directory.
-SECRET_KEY = "bench-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+SECRET_KEY = "bench-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # noqa: S105
 ROOT_URLCONF = "bench.urls"
 # The API rate limits would turn the load into 429s. bench/urls.py raises the limits of
 # the platform API to this rate; the throttles still run, so their cache round trips

@@ -44,7 +44,7 @@ baseline_api = NinjaAPI(
 
 @baseline_api.post("/baseline", response={201: NotificationOut})
 def baseline(request: HttpRequest) -> Status[NotificationOut]:
-    notification = notify(user=request.user, title="基准", body="baseline")  # type: ignore[arg-type]
+    notification = notify(user=request.user, title="基准", body="baseline")
     return Status(201, NotificationOut.from_orm(notification))
 
 

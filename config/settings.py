@@ -285,9 +285,7 @@ LEGAL_PERSON_REGISTRY = env_str(
 )
 
 # E-mail goes through Django's backend; the demo writes messages as files under var/mail.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
-)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -321,5 +319,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # SpiffWorkflow logs every task state change at INFO: ~10 lines per step.
+        "spiff": {"level": "WARNING"},
     },
 }

@@ -134,6 +134,14 @@ def _mine(request: HttpRequest, application_id: int) -> Application:
     return application
 
 
+def _mine_to_change(request: HttpRequest, application_id: int) -> Application:
+    """For use cases: the application without its timeline, materials and requests."""
+    application = selectors.application_for_applicant_update(_me(request), application_id)
+    if application is None:
+        raise NotFound()
+    return application
+
+
 # --- Applicant ---------------------------------------------------------------------------
 
 
@@ -197,7 +205,7 @@ def application_draft_update(
 ) -> ApplicationOut:
     application = services.application_draft_update(
         applicant=_me(request),
-        application=_mine(request, application_id),
+        application=_mine_to_change(request, application_id),
         form_data=payload.form_data,
     )
     return _application_out(application)
@@ -217,7 +225,7 @@ def application_material_upload(
 ) -> Status[MaterialOut]:
     material = services.application_material_upload(
         applicant=_me(request),
-        application=_mine(request, application_id),
+        application=_mine_to_change(request, application_id),
         material_code=material_code,
         upload=file,
     )
@@ -234,7 +242,9 @@ def application_material_remove(
     request: HttpRequest, application_id: int, material_id: int
 ) -> Status[None]:
     services.application_material_remove(
-        applicant=_me(request), application=_mine(request, application_id), material_id=material_id
+        applicant=_me(request),
+        application=_mine_to_change(request, application_id),
+        material_id=material_id,
     )
     return Status(204, None)
 
@@ -247,7 +257,7 @@ def application_material_remove(
 )
 def application_submit(request: HttpRequest, application_id: int) -> ApplicationOut:
     application = services.application_submit(
-        applicant=_me(request), application=_mine(request, application_id)
+        applicant=_me(request), application=_mine_to_change(request, application_id)
     )
     return _application_out(application)
 
@@ -263,7 +273,7 @@ def application_resubmit(
 ) -> ApplicationOut:
     application = services.application_resubmit(
         applicant=_me(request),
-        application=_mine(request, application_id),
+        application=_mine_to_change(request, application_id),
         form_data=payload.form_data,
     )
     return _application_out(application)
@@ -279,7 +289,9 @@ def application_withdraw(
     request: HttpRequest, application_id: int, payload: WithdrawIn
 ) -> ApplicationOut:
     application = services.application_withdraw(
-        applicant=_me(request), application=_mine(request, application_id), reason=payload.reason
+        applicant=_me(request),
+        application=_mine_to_change(request, application_id),
+        reason=payload.reason,
     )
     return _application_out(application)
 
@@ -292,7 +304,7 @@ def application_withdraw(
 )
 def application_draft_delete(request: HttpRequest, application_id: int) -> Status[None]:
     services.application_draft_delete(
-        applicant=_me(request), application=_mine(request, application_id)
+        applicant=_me(request), application=_mine_to_change(request, application_id)
     )
     return Status(204, None)
 

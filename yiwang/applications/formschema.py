@@ -5,7 +5,9 @@ Every failure becomes a message beside its field, in the user's language.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -13,6 +15,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
 FORM_DATA_MAX_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    """A compiled validator per schema: every application of a version shares one."""
+    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
 
 
 def _message(error: SchemaError, title: str) -> str:
@@ -53,7 +61,7 @@ def form_errors(schema: Mapping[str, Any], data: Any) -> dict[str, list[str]]:
     """Validate ``data`` against ``schema``; return ``{field: [messages]}`` (empty when valid)."""
     if not isinstance(data, dict):
         return {"__all__": [_("The form data must be an object.")]}
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = _validator(json.dumps(schema, sort_keys=True))
     properties = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
     candidates: dict[str, list[SchemaError]] = {}

@@ -49,6 +49,15 @@ def application_for_applicant(user: User, application_id: int) -> Application | 
     )
 
 
+def application_for_applicant_update(user: User, application_id: int) -> Application | None:
+    """One of the user's applications with what a use case needs, without its timeline."""
+    return (
+        Application.objects.filter(pk=application_id, applicant=user)
+        .select_related("item", "item_version", "department")
+        .first()
+    )
+
+
 def _staff_department_ids(user: User) -> list[int]:
     return list(
         StaffRole.objects.filter(user=user, department__is_active=True)

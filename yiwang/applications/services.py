@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,7 +117,16 @@ def notify(
 
 def _lock(application: Application) -> Application:
     """Re-read the application under a row lock: concurrent steps on it serialise here."""
-    return Application.objects.select_for_update().get(pk=application.pk)
+    locked = Application.objects.select_for_update().get(pk=application.pk)
+    # The item, its version and the department never change: keep the rows already read
+    # instead of loading them again one by one.
+    if Application.item.is_cached(application):
+        locked.item = application.item
+    if Application.item_version.is_cached(application):
+        locked.item_version = application.item_version
+    if Application.department.is_cached(application):
+        locked.department = application.department
+    return locked
 
 
 def _acting_organisation(
@@ -149,9 +157,15 @@ def _next_number(application: Application, today: datetime.date) -> str:
     """<region 6><department kind code><yyyymmdd><5-digit daily sequence>."""
     department_code = application.department.code.split("-")[-1]
     prefix = f"{application.region_code}{department_code}{today:%Y%m%d}"
-    ApplicationNumberSequence.objects.get_or_create(prefix=prefix)
-    ApplicationNumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1)
-    last = ApplicationNumberSequence.objects.get(prefix=prefix).last
+    # One statement: the row lock it takes is held only from here to the commit.
+    table = ApplicationNumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (prefix, last) VALUES (%s, 1) ON CONFLICT (prefix) '  # noqa: S608
+            f'DO UPDATE SET last = "{table}".last + 1 RETURNING last',
+            [prefix],
+        )
+        (last,) = cursor.fetchone()
     return f"{prefix}{last:05d}"
 
 
@@ -161,10 +175,12 @@ def _due_at(day: datetime.date) -> str:
     return timezone.make_aware(end).isoformat()
 
 
-def _sync_tasks(application: Application, runner: ProcessRunner) -> list[WorkTask]:
-    """Make the staff queues match the workflow's ready user tasks."""
+def _sync_tasks(
+    application: Application, runner: ProcessRunner, *, first: bool = False
+) -> list[WorkTask]:
+    """Make the staff queues match the workflow's ready user tasks (``first``: none yet)."""
     ready = {task.id: task for task in runner.ready_tasks(application.workflow_state)}
-    existing = {t.bpmn_task_id: t for t in application.tasks.all()}
+    existing = {} if first else {t.bpmn_task_id: t for t in application.tasks.all()}
     now = timezone.now()
     for task_id, work_task in existing.items():
         if task_id not in ready and work_task.state in (
@@ -434,8 +450,17 @@ def application_submit(*, applicant: User, application: Application) -> Applicat
         application.number = _next_number(application, today)
         application.submitted_at = timezone.now()
         application.acceptance_due = acceptance_due
-        application.save()
-        _sync_tasks(application, runner)
+        application.save(
+            update_fields=[
+                "workflow_state",
+                "status",
+                "number",
+                "submitted_at",
+                "acceptance_due",
+                "updated_at",
+            ]
+        )
+        _sync_tasks(application, runner, first=True)
         _event(
             application,
             action="submit",

@@ -202,7 +202,7 @@ def service_item_publish(*, item: ServiceItem, actor: User | None) -> ServiceIte
     process is not valid cannot be published.
     """
     locked = (
-        ServiceItem.objects.select_for_update()
+        ServiceItem.objects.select_for_update(of=("self",))
         .select_related("standard", "department", "current_version")
         .get(pk=item.pk)
     )
