@@ -808,8 +808,7 @@ def database_load(*, citizens: int, staff_per_role: int, workdir: Path) -> Peopl
                 region=Region.objects.get(code=department.region_code),
                 uscc=department.uscc,
             )
-    with _lock_only_own_rows():
-        catalog_load(root=_catalogue_subset(workdir))
+    catalog_load(root=_catalogue_subset(workdir))
 
     now = datetime.datetime.now(tz=datetime.UTC)
     with transaction.atomic():
@@ -866,27 +865,6 @@ def database_load(*, citizens: int, staff_per_role: int, workdir: Path) -> Peopl
                     tokens.append(secret)
                 people.staff[department.code][role] = tokens
     return people
-
-
-@contextmanager
-def _lock_only_own_rows() -> Iterator[None]:
-    """Work around service_item_publish on PostgreSQL (setup only, nothing measured).
-
-    It locks ``select_related("current_version")`` rows FOR UPDATE, which PostgreSQL
-    refuses for the nullable side of an outer join; ``of=("self",)`` locks the item alone.
-    """
-    from unittest import mock
-
-    from django.db.models import QuerySet
-
-    original = QuerySet.select_for_update
-
-    def select_for_update(self: QuerySet[Any], **kwargs: Any) -> QuerySet[Any]:
-        kwargs.setdefault("of", ("self",))
-        return original(self, **kwargs)
-
-    with mock.patch.object(QuerySet, "select_for_update", select_for_update):
-        yield
 
 
 def _catalogue_subset(workdir: Path) -> Path:

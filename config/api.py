@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.errors import AuthorizationError as NinjaAuthorizationError
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from yiwang.core.api import error_response, pydantic_errors_to_fields
 from yiwang.core.errors import YiwangError
@@ -31,7 +31,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=api_auth,
-    throttle=[AnonRateThrottle("60/m"), AuthRateThrottle("600/m")],
+    throttle=[AnonRateThrottle("60/m"), UserRateThrottle("600/m")],
 )
 
 

@@ -258,6 +258,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "yiwang_cache",
+        # Rate-limit histories are one entry per client: keep far more than the default 300.
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 100_000)},
     }
 }
 

@@ -349,8 +349,19 @@ def _task(request: HttpRequest, task_id: int) -> WorkTask:
     tags=["workbench"],
     summary="Tasks in my queues (待受理, 待审查, 待决定 …)",
 )
-def tasks_list(request: HttpRequest, role: str | None = None, mine: bool = False) -> list[TaskOut]:
-    return [_task_out(t) for t in selectors.tasks_for_staff(_me(request), role=role, mine=mine)]
+def tasks_list(
+    request: HttpRequest,
+    role: str | None = None,
+    mine: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[TaskOut]:
+    if not 1 <= limit <= 200 or offset < 0:
+        raise ValidationFailed.for_field(
+            "limit", _("Use a limit of 1 to 200 and an offset of 0 or more.")
+        )
+    tasks = selectors.tasks_for_staff(_me(request), role=role, mine=mine)
+    return [_task_out(t) for t in tasks[offset : offset + limit]]
 
 
 @router.post(

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from yiwang.catalog import selectors
 from yiwang.catalog.models import ItemType, ServiceItem
@@ -25,7 +25,7 @@ from yiwang.core.errors import NotFound
 
 # Public reference data, like the regions: search boxes query it as people type.
 router = Router(
-    tags=["catalogue"], throttle=[AnonRateThrottle("600/m"), AuthRateThrottle("1200/m")]
+    tags=["catalogue"], throttle=[AnonRateThrottle("600/m"), UserRateThrottle("1200/m")]
 )
 ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys((404, 422, 429), ErrorOut)
 

@@ -9,14 +9,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ninja import Field, Router, Schema
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from yiwang.core import selectors
 from yiwang.core.errors import NotFound
 from yiwang.core.models import Region
 
 # Regions are public reference data that address pickers query as the user types.
-router = Router(tags=["regions"], throttle=[AnonRateThrottle("600/m"), AuthRateThrottle("1200/m")])
+router = Router(tags=["regions"], throttle=[AnonRateThrottle("600/m"), UserRateThrottle("1200/m")])
 
 
 class ErrorOut(Schema):
