@@ -103,14 +103,23 @@ def form_problems(schema: object, ui: object) -> list[tuple[str, str]]:
     if not isinstance(ui, dict):
         problems.append(("ui", _("The UI hints must be a JSON object.")))
         return problems
-    order = ui.get("ui:order", [])
+    # The field order must be explicit: PostgreSQL's jsonb does not keep the order of an
+    # object's keys, so the order of "properties" is lost once stored.
+    order = ui.get("ui:order")
     if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-        problems.append(("ui.ui:order", _("ui:order must be a list of field names.")))
+        problems.append(
+            ("ui.ui:order", _("ui:order must be a list of the form's field names, in order."))
+        )
     else:
         problems.extend(
             ("ui.ui:order", _("%(name)s is not a property of the form.") % {"name": name})
             for name in order
-            if name != "*" and name not in properties
+            if name not in properties
+        )
+        problems.extend(
+            ("ui.ui:order", _("%(name)s is missing from ui:order.") % {"name": name})
+            for name in properties
+            if name not in order
         )
     problems.extend(
         (f"ui.{name}", _("%(name)s is not a property of the form.") % {"name": name})

@@ -52,12 +52,21 @@ SCHEMA: dict[str, Any] = {
     "required": ["applicant_name", "gender", "birth_date", "staff_count"],
 }
 UI: dict[str, Any] = {
-    "ui:order": ["applicant_name", "gender", "birth_date", "*"],
+    "ui:order": [
+        "applicant_name",
+        "gender",
+        "birth_date",
+        "shop_kind",
+        "floor_area",
+        "staff_count",
+        "reason",
+        "promise",
+    ],
     "gender": {"ui:widget": "radio", "enumNames": ["男", "女"]},
     "shop_kind": {"ui:widget": "select", "enumNames": ["餐饮", "饮品"]},
     "reason": {"ui:widget": "textarea", "ui:placeholder": "请简要说明", "ui:help": "不超过200字"},
 }
-# ui:order names three fields; the rest follow in schema order.
+# The order ui:order gives (PostgreSQL keeps no key order in the schema itself).
 FIELD_ORDER = [
     "applicant_name",
     "gender",

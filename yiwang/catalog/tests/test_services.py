@@ -250,7 +250,10 @@ def test_ui_order_naming_a_field_the_schema_lacks_is_refused(departments, catalo
     fields = _problems(departments, catalog_root)
 
     assert fields == {
-        "forms/business-registration.json: ui.ui:order": ["adress is not a property of the form."]
+        "forms/business-registration.json: ui.ui:order": [
+            "adress is not a property of the form.",
+            "address is missing from ui:order.",
+        ]
     }
 
 
@@ -435,7 +438,7 @@ def test_an_item_with_an_invalid_form_cannot_be_published(loaded):
 def test_an_item_with_a_broken_process_cannot_be_published(loaded):
     item = ServiceItem.objects.get(code="330106-GA-0001")
     item.bpmn_process_id = "missing"
-    item.ui_schema = {"ui:order": ["child_name", "nickname"]}
+    item.ui_schema = {"ui:order": ["child_name", "birth_date", "gender", "nickname"]}
     item.save()
 
     with pytest.raises(ValidationFailed) as caught:
@@ -459,6 +462,7 @@ def test_a_draft_item_is_published_as_version_1(loaded):
         legal_limit_days=5,
         promised_limit_days=5,
         form_schema=item.form_schema,
+        ui_schema=item.ui_schema,
         bpmn_xml=item.bpmn_xml,
         bpmn_process_id=item.bpmn_process_id,
     )
