@@ -59,10 +59,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
 
 @pytest.fixture(autouse=True)
 def _cache_cleared() -> Iterator[None]:
-    """Each test starts with an empty cache, so no API throttle or lockout carries over."""
+    """Each test starts with empty caches: no throttle, lockout or calendar carries over."""
+    from yiwang.core.workdays import calendar_cache_clear
+
     cache.clear()
+    calendar_cache_clear()
     yield
     cache.clear()
+    calendar_cache_clear()
 
 
 @pytest.fixture

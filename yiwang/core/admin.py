@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from yiwang.core.models import Region, SmsOutboxMessage, WorkdayOverride
+from yiwang.core.workdays import calendar_cache_clear
 
 
 @admin.register(Region)
@@ -22,3 +23,15 @@ class WorkdayOverrideAdmin(admin.ModelAdmin[WorkdayOverride]):
     list_display = ["date", "is_workday", "note"]
     list_filter = ["is_workday"]
     date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        calendar_cache_clear()
+
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        super().delete_model(request, obj)
+        calendar_cache_clear()
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        super().delete_queryset(request, queryset)
+        calendar_cache_clear()

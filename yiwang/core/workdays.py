@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable
 
 import chinese_calendar
@@ -73,12 +74,28 @@ class Calendar:
         return True
 
 
-def calendar() -> Calendar:
-    """The calendar with the administrators' overrides, read fresh from the database."""
-    from yiwang.core.models import WorkdayOverride
+# Overrides change a few times a year, weeks before they apply: each process keeps them for
+# a minute instead of reading them for every deadline it computes.
+OVERRIDES_TTL_SECONDS = 60.0
+_overrides_cache: tuple[float, dict[datetime.date, bool]] | None = None
 
-    overrides = dict(WorkdayOverride.objects.values_list("date", "is_workday"))
-    return Calendar(overrides)
+
+def calendar() -> Calendar:
+    """The calendar with the administrators' overrides (at most a minute old)."""
+    global _overrides_cache
+    now = time.monotonic()
+    if _overrides_cache is None or now - _overrides_cache[0] > OVERRIDES_TTL_SECONDS:
+        from yiwang.core.models import WorkdayOverride
+
+        overrides = dict(WorkdayOverride.objects.values_list("date", "is_workday"))
+        _overrides_cache = (now, overrides)
+    return Calendar(dict(_overrides_cache[1]))
+
+
+def calendar_cache_clear() -> None:
+    """Make this process read the overrides again (called when an administrator edits them)."""
+    global _overrides_cache
+    _overrides_cache = None
 
 
 def add_working_days(start: datetime.date, days: int) -> datetime.date:

@@ -5,7 +5,12 @@ import datetime
 import pytest
 
 from yiwang.core.models import WorkdayOverride
-from yiwang.core.workdays import Calendar, add_working_days, working_days_between
+from yiwang.core.workdays import (
+    Calendar,
+    add_working_days,
+    calendar_cache_clear,
+    working_days_between,
+)
 
 D = datetime.date
 
@@ -62,6 +67,25 @@ def test_a_year_the_package_does_not_cover_falls_back_to_weekends_and_fixed_holi
 def test_administrators_overrides_win_over_the_package():
     WorkdayOverride.objects.create(date=D(2027, 2, 8), is_workday=False, note="春节")
     WorkdayOverride.objects.create(date=D(2026, 10, 1), is_workday=True, note="测试")
+    calendar_cache_clear()
 
     assert add_working_days(D(2027, 2, 5), 1) == D(2027, 2, 9)
     assert working_days_between(D(2026, 9, 30), D(2026, 10, 1)) == 1
+
+
+@pytest.mark.django_db
+def test_overrides_are_kept_for_a_minute_and_an_admin_edit_applies_at_once(admin_client):
+    calendar_cache_clear()
+    assert add_working_days(D(2027, 2, 5), 1) == D(2027, 2, 8)
+    WorkdayOverride.objects.create(date=D(2027, 2, 8), is_workday=False, note="春节")
+
+    # Another process's edit shows here within the minute, not at once.
+    assert add_working_days(D(2027, 2, 5), 1) == D(2027, 2, 8)
+
+    response = admin_client.post(
+        "/admin/core/workdayoverride/add/",
+        {"date": "2027-02-09", "is_workday": "", "note": "春节"},
+    )
+
+    assert response.status_code == 302
+    assert add_working_days(D(2027, 2, 5), 1) == D(2027, 2, 10)
