@@ -545,20 +545,28 @@ def _step_round(
     try:
         for department in departments:
             token = workload.staff[department][role][0]
-            try:
-                status, data, elapsed = lister.request(
-                    "GET", f"/api/v1/workbench/tasks?role={role}", token=token
-                )
-                listing.latencies.append(expect(status, data, elapsed, 200, "task list"))
-            except HttpError as exc:
-                listing.errors.append(f"{listing.name}: {exc}")
-                workload.errors.add(f"{listing.name}: {exc}")
-                continue
-            listing.wall += elapsed
-            for task in data:
-                app = by_id.get(task["application_id"])
-                if task["task_name"] == step and app is not None:
-                    jobs.append((department, task["id"], app))
+            # The queue is paginated: read it page by page (200 tasks at most per page).
+            offset = 0
+            while True:
+                try:
+                    status, data, elapsed = lister.request(
+                        "GET",
+                        f"/api/v1/workbench/tasks?role={role}&limit=200&offset={offset}",
+                        token=token,
+                    )
+                    listing.latencies.append(expect(status, data, elapsed, 200, "task list"))
+                except HttpError as exc:
+                    listing.errors.append(f"{listing.name}: {exc}")
+                    workload.errors.add(f"{listing.name}: {exc}")
+                    break
+                listing.wall += elapsed
+                for task in data:
+                    app = by_id.get(task["application_id"])
+                    if task["task_name"] == step and app is not None:
+                        jobs.append((department, task["id"], app))
+                if len(data) < 200:
+                    break
+                offset += 200
     finally:
         lister.close()
     missing = set(by_id) - {app.id for _, _, app in jobs}
