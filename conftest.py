@@ -59,14 +59,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
 
 @pytest.fixture(autouse=True)
 def _cache_cleared() -> Iterator[None]:
-    """Each test starts with empty caches: no throttle, lockout or calendar carries over."""
+    """Each test starts with empty caches: no throttle, lockout, calendar or version stays."""
+    from yiwang.catalog.models import version_cache_clear
     from yiwang.core.workdays import calendar_cache_clear
 
     cache.clear()
     calendar_cache_clear()
+    version_cache_clear()
     yield
     cache.clear()
     calendar_cache_clear()
+    version_cache_clear()
 
 
 @pytest.fixture

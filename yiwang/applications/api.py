@@ -50,17 +50,19 @@ def _application_out(application: Application) -> ApplicationOut:
 
 
 def _application_fields(application: Application) -> dict[str, Any]:
+    # As the applicant applied: the names of the version the application runs under.
+    snapshot = application.snapshot
     return {
         "id": application.pk,
         "number": application.number,
         "status": application.status,
         "status_label": str(AppStatus(application.status).label),
         "decision": application.decision,
-        "item_code": application.item.code,
-        "item_name": application.item.name,
-        "item_version": application.item_version.number,
-        "department_code": application.department.code,
-        "department_name": application.department.name,
+        "item_code": snapshot["code"],
+        "item_name": snapshot["name"],
+        "item_version": application.version.number,
+        "department_code": snapshot["department"]["code"],
+        "department_name": snapshot["department"]["name"],
         "organisation_id": application.organisation_id,
         "form_data": application.form_data,
         "created_at": application.created_at,
@@ -80,7 +82,7 @@ def _task_out(task: WorkTask) -> TaskOut:
         id=task.pk,
         application_id=task.application_id,
         application_number=task.application.number,
-        item_name=task.application.item.name,
+        item_name=task.application.snapshot["name"],
         task_name=task.task_name,
         title=task.title,
         role=task.role,
@@ -178,9 +180,7 @@ def application_draft_create(
 def applications_list(request: HttpRequest, status: str | None = None) -> list[ApplicationOut]:
     return [
         _application_out(a)
-        for a in selectors.applications_for_applicant(_me(request), status=status).select_related(
-            "item_version"
-        )
+        for a in selectors.applications_for_applicant(_me(request), status=status)
     ]
 
 
@@ -256,9 +256,7 @@ def application_material_remove(
     summary="Submit a draft (submitting again returns the same application)",
 )
 def application_submit(request: HttpRequest, application_id: int) -> ApplicationOut:
-    application = services.application_submit(
-        applicant=_me(request), application=_mine_to_change(request, application_id)
-    )
+    application = services.application_submit(applicant=_me(request), application_id=application_id)
     return _application_out(application)
 
 

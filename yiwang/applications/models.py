@@ -7,10 +7,14 @@ its workflow state, its staff tasks and a timeline event together.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from yiwang.catalog.models import ServiceItemVersion
 
 
 class Status(models.TextChoices):
@@ -101,6 +105,22 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"draft {self.pk}"
+
+    @property
+    def version(self) -> ServiceItemVersion:
+        """The published catalogue version this application runs under.
+
+        Its snapshot, not the live item, gives the name, time limits, materials, form and
+        process: an application keeps the version it was started under. Versions are
+        immutable and read once per process (``ServiceItemVersion.objects.get_cached``).
+        """
+        if Application.item_version.is_cached(self):
+            return self.item_version
+        return ServiceItemVersion.objects.get_cached(self.item_version_id)
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        return self.version.snapshot
 
 
 class ApplicationMaterial(models.Model):

@@ -1,4 +1,9 @@
-"""Reads of applications, scoped to who asks: applicants see their own, staff their departments'."""
+"""Reads of applications, scoped to who asks: applicants see their own, staff their departments'.
+
+None of them joins the service item or its version: an application's names, limits,
+materials, form and process come from its version's snapshot (``Application.snapshot``),
+which each process reads once.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ RUNNING = [
 def applications_for_applicant(user: User, *, status: str | None = None) -> QuerySet[Application]:
     applications = (
         Application.objects.filter(applicant=user)
-        .select_related("item", "department", "organisation")
+        .select_related("organisation")
         .order_by("-created_at", "-id")
     )
     if status:
@@ -36,7 +41,7 @@ def applications_for_applicant(user: User, *, status: str | None = None) -> Quer
 def application_for_applicant(user: User, application_id: int) -> Application | None:
     return (
         Application.objects.filter(pk=application_id, applicant=user)
-        .select_related("item", "item_version", "department", "organisation")
+        .select_related("organisation")
         .prefetch_related(
             Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
             Prefetch(
@@ -50,12 +55,8 @@ def application_for_applicant(user: User, application_id: int) -> Application | 
 
 
 def application_for_applicant_update(user: User, application_id: int) -> Application | None:
-    """One of the user's applications with what a use case needs, without its timeline."""
-    return (
-        Application.objects.filter(pk=application_id, applicant=user)
-        .select_related("item", "item_version", "department")
-        .first()
-    )
+    """One of the user's applications, without its timeline, for a use case to change."""
+    return Application.objects.filter(pk=application_id, applicant=user).first()
 
 
 def _staff_department_ids(user: User) -> list[int]:
@@ -71,7 +72,7 @@ def application_for_staff(user: User, application_id: int) -> Application | None
     return (
         Application.objects.filter(pk=application_id, department_id__in=_staff_department_ids(user))
         .exclude(status=Status.DRAFT)
-        .select_related("item", "item_version", "department", "applicant", "organisation")
+        .select_related("applicant", "organisation")
         .prefetch_related(
             Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
             Prefetch(
@@ -100,24 +101,22 @@ def tasks_for_staff(
     tasks = tasks.filter(state__in=states)
     if mine:
         tasks = tasks.filter(assignee=user)
-    return tasks.select_related(
-        "application", "application__item", "application__applicant", "assignee", "department"
-    ).order_by("application__acceptance_due", "created_at", "id")
+    return tasks.select_related("application", "application__applicant", "assignee").order_by(
+        "application__acceptance_due", "created_at", "id"
+    )
 
 
 def task_for_staff(user: User, task_id: int) -> WorkTask | None:
     """A task of one of the staff member's departments, whatever its role or state."""
     return (
         WorkTask.objects.filter(pk=task_id, department_id__in=_staff_department_ids(user))
-        .select_related("application", "application__item", "department", "assignee")
+        .select_related("application", "assignee")
         .first()
     )
 
 
 def applications_running() -> QuerySet[Application]:
-    return Application.objects.filter(status__in=RUNNING).select_related(
-        "item", "item_version", "department"
-    )
+    return Application.objects.filter(status__in=RUNNING)
 
 
 def notifications_for_user(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:

@@ -118,12 +118,10 @@ def notify(
 def _lock(application: Application) -> Application:
     """Re-read the application under a row lock: concurrent steps on it serialise here."""
     locked = Application.objects.select_for_update().get(pk=application.pk)
-    # The item, its version and the department never change: keep the rows already read
-    # instead of loading them again one by one.
+    # The item and the department never change: keep the rows already read instead of
+    # loading them again. (The version comes from the per-process cache anyway.)
     if Application.item.is_cached(application):
         locked.item = application.item
-    if Application.item_version.is_cached(application):
-        locked.item_version = application.item_version
     if Application.department.is_cached(application):
         locked.department = application.department
     return locked
@@ -155,7 +153,7 @@ def _acting_organisation(
 
 def _next_number(application: Application, today: datetime.date) -> str:
     """<region 6><department kind code><yyyymmdd><5-digit daily sequence>."""
-    department_code = application.department.code.split("-")[-1]
+    department_code = application.snapshot["department"]["code"].split("-")[-1]
     prefix = f"{application.region_code}{department_code}{today:%Y%m%d}"
     # One statement: the row lock it takes is held only from here to the commit.
     table = ApplicationNumberSequence._meta.db_table
@@ -201,7 +199,7 @@ def _sync_tasks(
                 task_name=ready_task.name,
                 title=ready_task.title,
                 role=ready_task.lane,
-                department=application.department,
+                department_id=application.department_id,
             )
         )
     return created
@@ -233,7 +231,7 @@ def application_draft_create(
             applicant=applicant, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
-            if existing.item.code != item_code:
+            if existing.snapshot["code"] != item_code:
                 raise Conflict(
                     _("This idempotency key was already used for another application."),
                     code="idempotency_key_reused",
@@ -318,7 +316,7 @@ def application_material_upload(
     """Attach a file for one of the item's materials (PDF, JPEG or PNG, at most 10 MB)."""
     if application.applicant_id != applicant.pk:
         raise NotFound()
-    materials = _material_codes(application.item_version)
+    materials = _material_codes(application.version)
     if material_code not in materials:
         raise ValidationFailed.for_field("material_code", _("This service has no such material."))
     if upload.size is None or upload.size == 0:
@@ -393,7 +391,7 @@ def _missing_materials(application: Application) -> list[str]:
     )
     return [
         m["name"]
-        for m in application.item_version.snapshot.get("materials", [])
+        for m in application.snapshot.get("materials", [])
         if m.get("required") and m["code"] not in provided
     ]
 
@@ -402,34 +400,36 @@ def _missing_materials(application: Application) -> list[str]:
 # Submission
 
 
-def application_submit(*, applicant: User, application: Application) -> Application:
+def application_submit(*, applicant: User, application_id: int) -> Application:
     """Submit a draft: validate the form and materials, number it, start its process.
 
-    Submitting an application that is already submitted returns it unchanged, so a
-    double submit creates one application.
+    The application is read once, under its row lock. Submitting an application that is
+    already submitted returns it unchanged, so a double submit creates one application.
     """
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
-    if application.status != Status.DRAFT:
-        if application.submitted_at is not None:
-            return application
-        raise Conflict(_("This application can no longer be submitted."))
-    version = application.item_version
-    errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
-    missing = _missing_materials(application)
-    if missing:
-        errors.setdefault("materials", []).append(
-            _("Please provide: %(names)s.") % {"names": "、".join(missing)}
-        )
-    if errors:
-        raise ValidationFailed(fields=errors)
-    runner = runner_for_version(version)
     today = timezone.localdate()
     cal = calendar()
     with transaction.atomic():
-        application = _lock(application)
+        application = (
+            Application.objects.select_for_update()
+            .filter(pk=application_id, applicant=applicant)
+            .first()
+        )
+        if application is None:
+            raise NotFound()
         if application.status != Status.DRAFT:
-            return application
+            if application.submitted_at is not None:
+                return application
+            raise Conflict(_("This application can no longer be submitted."))
+        version = application.version
+        errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
+        missing = _missing_materials(application)
+        if missing:
+            errors.setdefault("materials", []).append(
+                _("Please provide: %(names)s.") % {"names": "、".join(missing)}
+            )
+        if errors:
+            raise ValidationFailed(fields=errors)
+        runner = runner_for_version(version)
         acceptance_due = cal.add_working_days(today, ACCEPTANCE_LIMIT_DAYS)
         data = {
             **application.form_data,
@@ -474,7 +474,7 @@ def application_submit(*, applicant: User, application: Application) -> Applicat
             application=application,
             title=_("Application %(number)s submitted") % {"number": application.number},
             body=_("We have received your application for %(item)s.")
-            % {"item": application.item.name},
+            % {"item": application.snapshot["name"]},
         )
     return application
 
@@ -489,7 +489,7 @@ SUPPLEMENT_OUTCOMES = {"supplement", "return"}
 
 def _staff_may_act(staff: User, task: WorkTask) -> bool:
     return StaffRole.objects.filter(
-        user=staff, department=task.department, role=task.role, department__is_active=True
+        user=staff, department_id=task.department_id, role=task.role, department__is_active=True
     ).exists()
 
 
@@ -509,7 +509,7 @@ def task_claim(*, staff: User, task: WorkTask) -> WorkTask:
 def task_assign(*, actor: User, task: WorkTask, assignee: User) -> WorkTask:
     """A department administrator hands an open or claimed task to a colleague."""
     if not StaffRole.objects.filter(
-        user=actor, department=task.department, role=StaffRole.Role.DEPARTMENT_ADMIN
+        user=actor, department_id=task.department_id, role=StaffRole.Role.DEPARTMENT_ADMIN
     ).exists():
         raise PermissionDenied(_("Only a department administrator may assign tasks."))
     if not _staff_may_act(assignee, task):
@@ -562,11 +562,11 @@ def task_complete(
             raise Conflict(_("This task is already finished."), code="task_finished")
         if application.status not in OPEN_STATUSES:
             raise Conflict(_("This application is closed."), code="application_closed")
-        runner = runner_for_version(application.item_version)
+        runner = runner_for_version(application.version)
         today = timezone.localdate()
         task_data: dict[str, Any] = {"outcome": outcome, "comment": comment}
         if task.task_name == "accept" and outcome == "accept":
-            legal_due = calendar().add_working_days(today, application.item.legal_limit_days)
+            legal_due = calendar().add_working_days(today, application.snapshot["legal_limit_days"])
             task_data["decision_due_at"] = _due_at(legal_due)
         try:
             state = runner.complete(application.workflow_state, task.bpmn_task_id, task_data)
@@ -613,8 +613,8 @@ def _supplement_items_parse(
 ) -> list[dict[str, str]]:
     if outcome not in SUPPLEMENT_OUTCOMES:
         return []
-    materials = _material_codes(application.item_version)
-    fields = application.item_version.snapshot["form"]["schema"].get("properties", {})
+    materials = _material_codes(application.version)
+    fields = application.snapshot["form"]["schema"].get("properties", {})
     items: list[dict[str, str]] = []
     for entry in raw:
         material = (entry.get("material") or "").strip()
@@ -652,9 +652,11 @@ def _apply_outcome(
             application.status = Status.ACCEPTED
             application.accepted_at = timezone.now()
             application.promised_due = cal.add_working_days(
-                today, application.item.promised_limit_days
+                today, application.snapshot["promised_limit_days"]
             )
-            application.legal_due = cal.add_working_days(today, application.item.legal_limit_days)
+            application.legal_due = cal.add_working_days(
+                today, application.snapshot["legal_limit_days"]
+            )
         elif outcome == "refuse":
             application.status = Status.NOT_ACCEPTED
             application.completed_at = timezone.now()
@@ -723,7 +725,7 @@ def _notify_outcome(
                 else _("Application %(number)s denied")
             )
             % {"number": number},
-            body=comment or application.item.name,
+            body=comment or application.snapshot["name"],
             sms=True,
         )
     elif outcome == "accept":
@@ -738,7 +740,7 @@ def _notify_outcome(
             user=application.applicant,
             application=application,
             title=_("Application %(number)s completed") % {"number": number},
-            body=application.item.name,
+            body=application.snapshot["name"],
         )
 
 
@@ -750,7 +752,7 @@ EXTENSION_DAYS = 10
 def application_extend(*, actor: User, application: Application, reason: str) -> Application:
     """Extend the decision time limit once by 10 working days (行政许可法第四十二条)."""
     if not StaffRole.objects.filter(
-        user=actor, department=application.department, role=StaffRole.Role.DEPARTMENT_ADMIN
+        user=actor, department_id=application.department_id, role=StaffRole.Role.DEPARTMENT_ADMIN
     ).exists():
         raise PermissionDenied(_("Only the department's administrator may approve an extension."))
     reason = (reason or "").strip()
@@ -758,7 +760,7 @@ def application_extend(*, actor: User, application: Application, reason: str) ->
         raise ValidationFailed.for_field("reason", _("Please give the reason."))
     with transaction.atomic():
         application = _lock(application)
-        if application.item.item_type != "licensing":
+        if application.snapshot["item_type"] != "licensing":
             raise Conflict(
                 _("Only administrative licensing items can be extended."),
                 code="extension_not_applicable",
@@ -772,7 +774,7 @@ def application_extend(*, actor: User, application: Application, reason: str) ->
             raise Conflict(_("The time limit has already been extended once."), code="extended")
         if application.legal_due is None:
             raise Conflict(_("This application has no decision time limit."))
-        runner = runner_for_version(application.item_version)
+        runner = runner_for_version(application.version)
         new_due = calendar().add_working_days(application.legal_due, EXTENSION_DAYS)
         try:
             application.workflow_state = runner.set_data(
@@ -826,7 +828,7 @@ def application_resubmit(
         request = application.supplement_requests.filter(resolved_at__isnull=True).last()
         if form_data is not None:
             application.form_data = dict(form_data)
-        version = application.item_version
+        version = application.version
         errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
         round_number = application.supplement_requests.count()
         if request is not None:
@@ -970,7 +972,7 @@ def deadlines_check(*, now: datetime.datetime | None = None) -> dict[str, int]:
     for application in selectors.applications_running():
         with transaction.atomic():
             application = _lock(application)
-            runner = runner_for_version(application.item_version)
+            runner = runner_for_version(application.version)
             try:
                 state, fired = runner.fire_due_timers(application.workflow_state, now)
             except WorkflowError:
@@ -1019,7 +1021,7 @@ def _running_clock(application: Application) -> tuple[datetime.date | None, date
 
 
 def _notify_department(application: Application, title: str, *, admins_only: bool = False) -> None:
-    roles = StaffRole.objects.filter(department=application.department).select_related("user")
+    roles = StaffRole.objects.filter(department_id=application.department_id).select_related("user")
     if admins_only:
         roles = roles.filter(role=StaffRole.Role.DEPARTMENT_ADMIN)
     else:
@@ -1032,7 +1034,7 @@ def _notify_department(application: Application, title: str, *, admins_only: boo
             user=user,
             application=application,
             title=f"{title}: {application.number}",
-            body=application.item.name,
+            body=application.snapshot["name"],
         )
 
 

@@ -187,7 +187,7 @@ def _material_rows(
     for material in application.materials.all():
         files.setdefault(material.material_code, []).append(material)
     rows = []
-    for spec in application.item_version.snapshot.get("materials", []):
+    for spec in application.snapshot.get("materials", []):
         code = spec["code"]
         if wanted is not None and code not in wanted:
             continue
@@ -216,13 +216,13 @@ def _edit_page(
     page_errors: Sequence[str] = (),
     status: int = 200,
 ) -> HttpResponse:
-    schema, ui = version_form(application.item_version.snapshot)
+    schema, ui = version_form(application.snapshot)
     return render(
         request,
         "applications/edit.html",
         {
             "application": application,
-            "snapshot": application.item_version.snapshot,
+            "snapshot": application.snapshot,
             "form": form or SchemaForm(schema, ui, form_data=application.form_data),
             "materials": _material_rows(application, upload_form=upload_form),
             "page_errors": page_errors,
@@ -241,7 +241,7 @@ def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
         return redirect("applications:detail", application_id=application.pk)
     if request.method == "GET":
         return _edit_page(request, application)
-    schema, ui = version_form(application.item_version.snapshot)
+    schema, ui = version_form(application.snapshot)
     form = SchemaForm(schema, ui, request.POST)
     if not form.is_valid():
         return _edit_page(request, application, form=form, status=422)
@@ -254,7 +254,7 @@ def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
             )
             application.form_data = data
         if submitting:
-            submitted = services.application_submit(applicant=user, application=application)
+            submitted = services.application_submit(applicant=user, application_id=application.pk)
     except YiwangError as exc:
         page_errors = _errors_place(exc, form)
         return _edit_page(
@@ -400,7 +400,7 @@ def _supplement_items(
     application: Application, request_: SupplementRequest
 ) -> list[dict[str, str]]:
     """The request's items with the names of the materials and fields they concern."""
-    snapshot = application.item_version.snapshot
+    snapshot = application.snapshot
     materials = {m["code"]: m["name"] for m in snapshot.get("materials", [])}
     schema, _ui = version_form(snapshot)
     titles = {
@@ -419,7 +419,7 @@ def _supplement_items(
 
 
 def _timeline_and_data(application: Application) -> dict[str, Any]:
-    schema, ui = version_form(application.item_version.snapshot)
+    schema, ui = version_form(application.snapshot)
     return {
         "events": application.events.all(),
         "form_rows": form_data_rows(schema, ui, application.form_data),
@@ -439,7 +439,7 @@ def _detail_page(
     supplement = _open_supplement(application)
     context: dict[str, Any] = {
         "application": application,
-        "snapshot": application.item_version.snapshot,
+        "snapshot": application.snapshot,
         "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
         "supplement": supplement,
         "page_errors": page_errors,
@@ -448,7 +448,7 @@ def _detail_page(
         **_timeline_and_data(application),
     }
     if supplement is not None:
-        schema, ui = version_form(application.item_version.snapshot)
+        schema, ui = version_form(application.snapshot)
         fields = [i["field"] for i in supplement.items if i.get("field")]
         round_number = len(application.supplement_requests.all())
         context.update(
@@ -491,7 +491,7 @@ def application_resubmit(request: HttpRequest, application_id: int) -> HttpRespo
     form_data: dict[str, Any] | None = None
     supplement_form = None
     if fields:
-        schema, ui = version_form(application.item_version.snapshot)
+        schema, ui = version_form(application.snapshot)
         supplement_form = SchemaForm(schema, ui, request.POST, only=fields)
         if not supplement_form.is_valid():
             return _detail_page(request, application, supplement_form=supplement_form, status=422)
@@ -627,7 +627,7 @@ def staff_application(request: HttpRequest, application_id: int) -> HttpResponse
         "applications/staff_application.html",
         {
             "application": application,
-            "snapshot": application.item_version.snapshot,
+            "snapshot": application.snapshot,
             "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
             "tasks": application.tasks.all(),
             **_timeline_and_data(application),
@@ -655,7 +655,7 @@ def _staff_task(request: HttpRequest, task_id: int) -> WorkTask:
 def _complete_form(
     application: Application, task: WorkTask, data: Mapping[str, Any] | None = None
 ) -> TaskCompleteForm:
-    snapshot = application.item_version.snapshot
+    snapshot = application.snapshot
     schema, ui = version_form(snapshot)
     properties = schema.get("properties") or {}
     return TaskCompleteForm(
@@ -693,7 +693,7 @@ def _task_page(
         {
             "task": task,
             "application": application,
-            "snapshot": application.item_version.snapshot,
+            "snapshot": application.snapshot,
             "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
             "active": active,
             "can_claim": active and holds_role and task.assignee_id is None,

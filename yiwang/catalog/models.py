@@ -8,6 +8,9 @@ application depends on (guide, materials, form schema, BPMN and DMN) into an imm
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -183,6 +186,39 @@ class Material(models.Model):
         return self.name
 
 
+# Published versions never change, so each process keeps the ones it has read. Reading a
+# version means decoding its BPMN, DMN and form schema: the busiest use cases (submit,
+# every staff step) would otherwise do it on every request.
+VERSION_CACHE_SIZE = 512
+_version_cache: OrderedDict[int, ServiceItemVersion] = OrderedDict()
+_version_cache_lock = threading.Lock()
+
+
+def version_cache_clear() -> None:
+    """Forget the versions read so far (tests, whose databases reuse ids, call it)."""
+    with _version_cache_lock:
+        _version_cache.clear()
+
+
+class ServiceItemVersionManager(models.Manager["ServiceItemVersion"]):
+    def get_cached(self, pk: int) -> ServiceItemVersion:
+        """The version with this id, read from the database once per process.
+
+        Callers must treat it, its snapshot included, as read-only: it is shared.
+        """
+        with _version_cache_lock:
+            version = _version_cache.get(pk)
+            if version is not None:
+                _version_cache.move_to_end(pk)
+                return version
+        version = self.get(pk=pk)
+        with _version_cache_lock:
+            _version_cache[pk] = version
+            while len(_version_cache) > VERSION_CACHE_SIZE:
+                _version_cache.popitem(last=False)
+        return version
+
+
 class ServiceItemVersion(models.Model):
     """An immutable published snapshot of an item: what its applications run under."""
 
@@ -197,6 +233,8 @@ class ServiceItemVersion(models.Model):
     published_by = models.ForeignKey(
         "identity.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    objects = ServiceItemVersionManager()
 
     class Meta:
         ordering = ["item", "-number"]

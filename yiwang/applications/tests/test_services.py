@@ -70,7 +70,7 @@ def submitted(citizen, item=MIGRATION, form=None, materials=("id-card", "househo
         services.application_material_upload(
             applicant=citizen, application=application, material_code=code, upload=pdf()
         )
-    return services.application_submit(applicant=citizen, application=application)
+    return services.application_submit(applicant=citizen, application_id=application.pk)
 
 
 def open_task(application, name) -> WorkTask:
@@ -114,7 +114,7 @@ def test_numbers_count_up_per_department_and_day(catalogue, staff, citizen):
 def test_submitting_twice_creates_one_application(catalogue, citizen):
     application = submitted(citizen)
 
-    again = services.application_submit(applicant=citizen, application=application)
+    again = services.application_submit(applicant=citizen, application_id=application.pk)
 
     assert again.pk == application.pk
     assert again.number == application.number
@@ -151,7 +151,7 @@ def test_invalid_form_data_is_refused_field_by_field_and_nothing_changes(catalog
         )
 
     with pytest.raises(ValidationFailed) as exc:
-        services.application_submit(applicant=citizen, application=application)
+        services.application_submit(applicant=citizen, application_id=application.pk)
 
     assert set(exc.value.fields) == {"applicant_id_number", "category", "target_head_name"}
     application.refresh_from_db()
@@ -166,7 +166,7 @@ def test_missing_required_materials_are_named(catalogue, citizen):
     )
 
     with pytest.raises(ValidationFailed) as exc:
-        services.application_submit(applicant=citizen, application=application)
+        services.application_submit(applicant=citizen, application_id=application.pk)
 
     assert exc.value.fields.keys() == {"materials"}
     assert "居民身份证" in str(exc.value.fields["materials"][0])
@@ -252,7 +252,7 @@ def test_someone_elses_application_is_not_found(catalogue, citizen):
     other = VerifiedUserFactory()
 
     with pytest.raises(NotFound):
-        services.application_submit(applicant=other, application=application)
+        services.application_submit(applicant=other, application_id=application.pk)
     with pytest.raises(NotFound):
         services.application_material_upload(
             applicant=other, application=application, material_code="id-card", upload=pdf()
