@@ -120,7 +120,8 @@ class Application(models.Model):
 
     @property
     def snapshot(self) -> dict[str, Any]:
-        return self.version.snapshot
+        snapshot: dict[str, Any] = self.version.snapshot
+        return snapshot
 
 
 class ApplicationMaterial(models.Model):

@@ -385,9 +385,9 @@ def application_material_remove(
 
 def _missing_materials(application: Application) -> list[str]:
     provided = set(
-        application.materials.filter(superseded_at__isnull=True).values_list(
-            "material_code", flat=True
-        )
+        application.materials.filter(superseded_at__isnull=True)
+        .order_by()
+        .values_list("material_code", flat=True)
     )
     return [
         m["name"]
@@ -409,13 +409,12 @@ def application_submit(*, applicant: User, application_id: int) -> Application:
     today = timezone.localdate()
     cal = calendar()
     with transaction.atomic():
-        application = (
-            Application.objects.select_for_update()
-            .filter(pk=application_id, applicant=applicant)
-            .first()
+        found = list(
+            Application.objects.select_for_update().filter(pk=application_id, applicant=applicant)
         )
-        if application is None:
+        if not found:
             raise NotFound()
+        application = found[0]
         if application.status != Status.DRAFT:
             if application.submitted_at is not None:
                 return application

@@ -16,6 +16,7 @@ from yiwang.applications.models import (
 from yiwang.applications.tests.conftest import pdf
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.models import SmsOutboxMessage
+from yiwang.core.workdays import calendar
 from yiwang.identity.tests.factories import UserFactory, VerifiedUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -681,3 +682,33 @@ def test_a_broken_workflow_state_fails_that_application_only_and_changes_nothing
     healthy.refresh_from_db()
     assert counts["overdue"] == 1
     assert healthy.overdue_since is not None
+
+
+def test_an_application_keeps_the_version_it_was_submitted_under_after_the_item_changes(
+    catalogue, staff, citizen
+):
+    from yiwang.catalog.services import service_item_publish
+
+    application = submitted(citizen)
+    item = catalogue[MIGRATION]
+    item.name = "户口迁移（迁入）新版"
+    item.legal_limit_days = 5
+    item.promised_limit_days = 2
+    item.save()
+    service_item_publish(item=item, actor=None)
+    item.refresh_from_db()
+    assert item.current_version.number == 2
+
+    application = act(staff, application, "accept", "accept")
+
+    # Limits and name come from version 1, not from the live item or version 2.
+    old = application.item_version.snapshot
+    assert application.item_version.number == 1
+    today = timezone.localdate()
+    assert application.legal_due == calendar().add_working_days(today, old["legal_limit_days"])
+    assert application.legal_due != calendar().add_working_days(today, 5)
+    assert application.snapshot["name"] == old["name"] != item.name
+    # A new application runs under version 2.
+    newer = submitted(VerifiedUserFactory())
+    assert newer.version.number == 2
+    assert newer.snapshot["name"] == "户口迁移（迁入）新版"
