@@ -185,6 +185,7 @@ class StaffRole(models.Model):
         REVIEWER = "reviewer", _("Reviewer")
         APPROVER = "approver", _("Approver")
         DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+        DATA_OFFICER = "data_officer", _("Data officer")
 
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="staff_roles", verbose_name=_("staff member")
