@@ -286,6 +286,24 @@ LEGAL_PERSON_REGISTRY = env_str(
     "LEGAL_PERSON_REGISTRY", "yiwang.exchange.registries.LocalLegalPersonRegistry"
 )
 
+# Data exchange (the /r1/ gateway). Department providers served over HTTP, as
+# "330100-GA=https://ga.example/api,330100-WJ=…"; every other provider is local.
+EXCHANGE_PROVIDER_URLS = dict(
+    item.split("=", 1) for item in env_list("EXCHANGE_PROVIDER_URLS", []) if "=" in item
+)
+EXCHANGE_PROVIDER_TIMEOUT = float(env_str("EXCHANGE_PROVIDER_TIMEOUT", "5"))
+EXCHANGE_PROVIDER_MAX_BYTES = env_int("EXCHANGE_PROVIDER_MAX_BYTES", 1_000_000)
+# The X-Road style instance name in service and client identifiers (INSTANCE/GOV/…).
+EXCHANGE_INSTANCE = env_str("EXCHANGE_INSTANCE", "CN-ZJ")
+# The department that runs the platform; its systems are the platform's own modules.
+EXCHANGE_PLATFORM_DEPARTMENT = env_str("EXCHANGE_PLATFORM_DEPARTMENT", "330100-DSJ")
+# Ed25519 key that signs the exchange log's chain head (created on first use if missing).
+EXCHANGE_LOG_KEY_FILE = Path(
+    env_str("EXCHANGE_LOG_KEY_FILE", str(DATA_DIR / "keys" / "exchange-log.pem"))
+)
+# Sign the chain head after this many new records (and at every applications_tick).
+EXCHANGE_LOG_CHECKPOINT_EVERY = env_int("EXCHANGE_LOG_CHECKPOINT_EVERY", 1000)
+
 # E-mail goes through Django's backend; the demo writes messages as files under var/mail.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = DATA_DIR / "mail"

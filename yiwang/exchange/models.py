@@ -356,6 +356,9 @@ class ExchangeLogHead(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="exchange_log_head_single")]
 
+    def __str__(self) -> str:
+        return f"head #{self.seq}"
+
 
 class ExchangeLogCheckpoint(models.Model):
     """The chain head at a moment, signed with the platform's log key."""

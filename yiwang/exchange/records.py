@@ -105,7 +105,9 @@ class SocialInsuranceRecord(models.Model):
     employer_name = models.CharField(_("employer"), max_length=200, blank=True)
     first_contribution_on = models.DateField(_("first contribution"))
     contribution_months = models.PositiveIntegerField(_("months contributed"))
-    monthly_base = models.DecimalField(_("contribution base (yuan)"), max_digits=10, decimal_places=2)
+    monthly_base = models.DecimalField(
+        _("contribution base (yuan)"), max_digits=10, decimal_places=2
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.CONTRIBUTING
     )

@@ -1,0 +1,127 @@
+"""Reads of the exchange, scoped to who asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from yiwang.exchange.models import (
+    AccessGrant,
+    Consent,
+    ConsumerSystem,
+    DataResource,
+    ExchangeLogRecord,
+)
+from yiwang.identity.models import Department, StaffRole, User
+
+
+def data_resources_listed() -> QuerySet[DataResource]:
+    """The catalogue as every department sees it."""
+    return (
+        DataResource.objects.filter(is_active=True)
+        .select_related("provider")
+        .prefetch_related("fields")
+    )
+
+
+def data_resource_get(code: str) -> DataResource | None:
+    return data_resources_listed().filter(code=code).first()
+
+
+def officer_departments(user: User) -> QuerySet[Department]:
+    """The departments whose data officer (or administrator) the user is."""
+    return Department.objects.filter(
+        is_active=True,
+        staff_roles__user=user,
+        staff_roles__role__in=[StaffRole.Role.DATA_OFFICER, StaffRole.Role.DEPARTMENT_ADMIN],
+    ).distinct()
+
+
+def grants_for_officer(user: User, *, direction: str = "") -> QuerySet[AccessGrant]:
+    """Grants the user's departments asked for (outgoing) or must decide (incoming)."""
+    departments = list(officer_departments(user).values_list("pk", flat=True))
+    incoming = Q(resource__provider__in=departments)
+    outgoing = Q(consumer__department__in=departments)
+    scope = {"incoming": incoming, "outgoing": outgoing}.get(direction, incoming | outgoing)
+    return AccessGrant.objects.filter(scope).select_related(
+        "consumer__department", "resource__provider", "requested_by", "decided_by"
+    )
+
+
+def grant_for_officer(user: User, grant_id: int) -> AccessGrant | None:
+    return grants_for_officer(user).filter(pk=grant_id).first()
+
+
+def consumer_systems_for_officer(user: User) -> QuerySet[ConsumerSystem]:
+    return ConsumerSystem.objects.filter(department__in=officer_departments(user)).select_related(
+        "department"
+    )
+
+
+def consents_for_person(user: User) -> QuerySet[Consent]:
+    return (
+        Consent.objects.filter(subject=user)
+        .select_related("department")
+        .prefetch_related("resources")
+    )
+
+
+@dataclass(frozen=True)
+class DataUse:
+    """One read of a person's data, as she is shown it."""
+
+    seq: int
+    at: object
+    consumer_department: str
+    consumer_system: str
+    provider_department: str
+    resource: str
+    purpose: str
+    issue: str
+    fields: list[str]
+
+
+def data_uses_for_person(user: User, *, limit: int = 200) -> list[DataUse]:
+    """Who read this person's data, when, what and why: successful exchanges only."""
+    from yiwang.exchange.services import subject_digest
+
+    if not user.id_number:
+        return []
+    records = list(
+        ExchangeLogRecord.objects.filter(
+            subject_digest=subject_digest(user.id_number), outcome="ok"
+        ).order_by("-seq")[:limit]
+    )
+    codes = {r.consumer.split("/")[0] for r in records} | {r.provider for r in records}
+    departments = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
+    systems = {
+        str(s): s.name
+        for s in ConsumerSystem.objects.filter(department__code__in=codes).select_related(
+            "department"
+        )
+    }
+    resources = dict(
+        DataResource.objects.filter(code__in={r.service for r in records}).values_list(
+            "code", "name"
+        )
+    )
+    labels = {
+        (r.code, f.name): f.label
+        for r in DataResource.objects.filter(code__in=resources).prefetch_related("fields")
+        for f in r.fields.all()
+    }
+    return [
+        DataUse(
+            seq=r.seq,
+            at=r.created_at,
+            consumer_department=departments.get(r.consumer.split("/")[0], r.consumer),
+            consumer_system=systems.get(r.consumer, r.consumer),
+            provider_department=departments.get(r.provider, r.provider),
+            resource=resources.get(r.service, r.service),
+            purpose=r.purpose,
+            issue=r.issue,
+            fields=[labels.get((r.service, f), f) for f in r.fields.split(",") if f],
+        )
+        for r in records
+    ]
