@@ -136,3 +136,42 @@ def uscc_factory() -> Callable[..., str]:
         return uscc_with_check_digit(f"{kind}{region_code}{serial}")
 
     return make
+
+
+# The departments that provide the data resources of catalog-data/data-resources.toml,
+# and the one that runs the platform (EXCHANGE_PLATFORM_DEPARTMENT).
+EXCHANGE_DEPARTMENTS = {
+    "330100-GA": ("杭州市公安局", "public_security"),
+    "330100-WJ": ("杭州市卫生健康委员会", "health"),
+    "330100-MZ": ("杭州市民政局", "civil_affairs"),
+    "330100-RS": ("杭州市人力资源和社会保障局", "human_resources"),
+    "330100-YB": ("杭州市医疗保障局", "medical_security"),
+    "330100-GJJ": ("杭州住房公积金管理中心", "housing_fund"),
+    "330100-SJ": ("杭州市市场监督管理局", "market_regulation"),
+    "330100-DSJ": ("杭州市数据资源管理局", "data_resources"),
+}
+
+
+@pytest.fixture
+def data_exchange(regions: None, settings: Any, tmp_path: Any) -> Any:
+    """The real data-resource catalogue with its provider departments and platform systems.
+
+    Real-name verification and every other cross-department read go through the
+    exchange, so tests of them need this. The log's signing key lives in the test's
+    temporary folder.
+    """
+    from django.conf import settings as django_settings
+
+    from yiwang.core.models import Region
+    from yiwang.exchange.services import data_resources_load
+    from yiwang.identity.models import Department
+
+    settings.EXCHANGE_LOG_KEY_FILE = tmp_path / "keys" / "exchange-log.pem"
+    city = Region.objects.get(code="330100")
+    for code, (name, kind) in EXCHANGE_DEPARTMENTS.items():
+        Department.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "region": city}
+        )
+    return data_resources_load(
+        path=django_settings.BASE_DIR / "catalog-data" / "data-resources.toml"
+    )

@@ -280,10 +280,10 @@ SMS_CODE_MAX_ATTEMPTS = env_int("SMS_CODE_MAX_ATTEMPTS", 5)
 SMS_CODES_PER_PHONE_PER_DAY = env_int("SMS_CODES_PER_PHONE_PER_DAY", 10)
 REAL_NAME_FAILURES_PER_DAY = env_int("REAL_NAME_FAILURES_PER_DAY", 5)
 POPULATION_REGISTRY = env_str(
-    "POPULATION_REGISTRY", "yiwang.exchange.registries.LocalPopulationRegistry"
+    "POPULATION_REGISTRY", "yiwang.exchange.registries.ExchangePopulationRegistry"
 )
 LEGAL_PERSON_REGISTRY = env_str(
-    "LEGAL_PERSON_REGISTRY", "yiwang.exchange.registries.LocalLegalPersonRegistry"
+    "LEGAL_PERSON_REGISTRY", "yiwang.exchange.registries.ExchangeLegalPersonRegistry"
 )
 
 # Data exchange (the /r1/ gateway). Department providers served over HTTP, as

@@ -10,9 +10,14 @@ admin.site.site_title = "一网平台管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # The data-exchange gateway for department systems (X-Road style message protocol).
+    path("r1/", include("yiwang.exchange.gateway_urls")),
     path("i18n/setlang/", portal_views.language_switch, name="set_language"),
     path("accounts/", include("yiwang.identity.urls")),
     path("services/", include("yiwang.catalog.urls")),
+    path("exchange/", include("yiwang.exchange.urls")),
+    # Sub-pages of /me/ (the portal's "Me" page itself stays in yiwang.portal.urls).
+    path("me/", include("yiwang.exchange.me_urls")),
     path("", include("yiwang.applications.urls")),
     path("", include("yiwang.portal.urls")),
 ]

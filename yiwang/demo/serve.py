@@ -82,7 +82,9 @@ def serve_commands(
     deadlines = ChildCommand(
         "deadlines", (python, str(manage_py), "applications_tick", "--every", "60")
     )
-    return [web, worker, deadlines]
+    # Sign the exchange log's chain head every five minutes.
+    seal = ChildCommand("seal", (python, str(manage_py), "exchange_log_seal", "--every", "300"))
+    return [web, worker, deadlines, seal]
 
 
 def children_run(

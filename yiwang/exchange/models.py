@@ -241,8 +241,14 @@ class AccessGrant(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
     )
+    # None for the platform's standing grants, loaded from the catalogue.
     requested_by = models.ForeignKey(
-        "identity.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+        "identity.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     requested_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(

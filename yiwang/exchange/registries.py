@@ -1,10 +1,11 @@
-"""Registry plugin interfaces and their local implementations.
+"""The identity module's view of the population and legal-person registries.
 
-The population and legal-person registries sit behind these small interfaces. The local
-implementations answer from the platform's own registry tables; a deployment can point
-``POPULATION_REGISTRY`` / ``LEGAL_PERSON_REGISTRY`` at implementations that call the
-departments' services. Callers get only the answer they need (a match verdict), not
-the record.
+Identity asks two questions: does this ID number belong to this name (real-name
+verification), and what does the legal-person registry say about this credit code. The
+default implementations ask through the data exchange, as the platform's identity
+system, so every check is granted, minimal (two fields) and logged; where the registry
+actually lives is the exchange's business (``EXCHANGE_PROVIDER_URLS``). Callers get only
+the answer they need (a match verdict), not the record.
 """
 
 from __future__ import annotations
@@ -49,31 +50,58 @@ def _normalise_name(name: str) -> str:
     return "".join(name.split()).replace("•", "·").replace("．", "·").replace(".", "·")
 
 
-class LocalPopulationRegistry:
+# Real-name and legal-person checks are reads of other departments' data like any other:
+# they go through the exchange, under the identity module's standing grants, and are logged.
+IDENTITY_SYSTEM = "yiwang-identity"
+
+
+class ExchangePopulationRegistry:
     def person_match(self, *, id_number: str, name: str) -> PersonMatch:
-        record = PopulationRecord.objects.filter(id_number=id_number).first()
-        if record is None:
+        from yiwang.exchange.services import ExchangeRequest, exchange_fetch, platform_consumer
+
+        result = exchange_fetch(
+            consumer=platform_consumer(IDENTITY_SYSTEM),
+            request=ExchangeRequest(
+                service="population-basic",
+                subject=id_number,
+                purpose="实名认证：核验姓名与公民身份号码",
+                fields=["name", "status"],
+            ),
+        )
+        if not result.records:
             return PersonMatch.NOT_FOUND
-        if _normalise_name(record.name) != _normalise_name(name):
+        record = result.records[0]
+        if _normalise_name(record["name"] or "") != _normalise_name(name):
             return PersonMatch.NAME_MISMATCH
-        if record.status == PopulationRecord.Status.DECEASED:
+        if record["status"] == PopulationRecord.Status.DECEASED:
             return PersonMatch.DECEASED
-        if record.status == PopulationRecord.Status.CANCELLED:
+        if record["status"] == PopulationRecord.Status.CANCELLED:
             return PersonMatch.CANCELLED
         return PersonMatch.MATCH
 
 
-class LocalLegalPersonRegistry:
+class ExchangeLegalPersonRegistry:
     def legal_person_get(self, *, uscc: str) -> LegalPersonFacts | None:
-        record = LegalPersonRecord.objects.filter(uscc=uscc).first()
-        if record is None:
+        from yiwang.exchange.services import ExchangeRequest, exchange_fetch, platform_consumer
+
+        result = exchange_fetch(
+            consumer=platform_consumer(IDENTITY_SYSTEM),
+            request=ExchangeRequest(
+                service="legal-person-basic",
+                subject=uscc,
+                purpose="法人身份核验：核验法定代表人",
+                fields=["uscc", "name", "region_code", "legal_representative_id_number", "status"],
+            ),
+        )
+        if not result.records:
             return None
+        record = result.records[0]
         return LegalPersonFacts(
-            uscc=record.uscc,
-            name=record.name,
-            region_code=record.region_code,
-            legal_representative_id_number=record.legal_representative_id_number,
-            is_active=record.status == LegalPersonRecord.Status.ACTIVE,
+            uscc=record["uscc"],
+            name=record["name"],
+            region_code=record["region_code"],
+            legal_representative_id_number=record["legal_representative_id_number"],
+            is_active=record["status"] == LegalPersonRecord.Status.ACTIVE,
         )
 
 

@@ -245,6 +245,31 @@ def exchange_fetch(
     return ExchangeResult(request_id=request_id, records=shaped, fields=fields, log_seq=record.seq)
 
 
+def exchange_refusal_log(
+    *,
+    error: ExchangeError,
+    consumer_label: str,
+    provider: str,
+    service: str,
+    purpose: str,
+    request_id: str,
+    request_digest: str,
+) -> None:
+    """Log a request the gateway refused before it became an exchange (wrong method …)."""
+    _log(
+        LogEntry(
+            request_id=request_id,
+            consumer=(consumer_label or "unknown")[:140],
+            provider=provider[:64],
+            service=service[:60],
+            purpose=purpose[:200],
+            request_digest=request_digest,
+            outcome=error.type,
+            status_code=error.status,
+        )
+    )
+
+
 def _log(entry: LogEntry) -> Any:
     try:
         return log_append(entry)
@@ -683,21 +708,11 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
                     purpose=grant_spec["purpose"],
                     legal_basis=grant_spec["legal_basis"],
                     duration_days=grant_spec.get("days", MAX_GRANT_DAYS),
-                    requested_by=_loader_user(),
+                    requested_by=None,
                 )
                 _approve(grant, by=None, comment="standing grant of the platform")
                 counts["grants"] += 1
     return ResourceLoadCounts(**counts)
-
-
-def _loader_user() -> User:
-    """Standing grants are recorded as requested by the first platform administrator."""
-    user = User.objects.filter(is_superuser=True).order_by("pk").first()
-    if user is None:
-        user, _created = User.objects.get_or_create(
-            phone="00000000000", defaults={"name": "平台", "is_active": False}
-        )
-    return user
 
 
 def resource_openapi(resource: DataResource) -> dict[str, Any]:

@@ -21,7 +21,7 @@ MANAGE = Path("/srv/yiwang/manage.py")
 
 
 def test_serve_commands_run_gunicorn_the_db_worker_and_the_deadline_sweep():
-    web, worker, deadlines = serve_commands(
+    web, worker, deadlines, seal = serve_commands(
         host="127.0.0.1", port=8000, manage_py=MANAGE, python="/py", use_gunicorn=True
     )
 
@@ -40,6 +40,9 @@ def test_serve_commands_run_gunicorn_the_db_worker_and_the_deadline_sweep():
     )
     assert deadlines == ChildCommand(
         "deadlines", ("/py", str(MANAGE), "applications_tick", "--every", "60")
+    )
+    assert seal == ChildCommand(
+        "seal", ("/py", str(MANAGE), "exchange_log_seal", "--every", "300")
     )
 
 
