@@ -78,7 +78,7 @@ class _Department(http.server.BaseHTTPRequestHandler):
     records: dict[str, list[dict[str, Any]]] = {}
     mode = "ok"
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if self.mode == "slow":
             time.sleep(1.5)
         if self.mode == "error":
@@ -112,7 +112,7 @@ class _Department(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -46,7 +48,7 @@ def kinds(result):
 def test_records_are_numbered_and_chained_from_the_genesis_hash(ten):
     assert [r.seq for r in ten] == list(range(1, 11))
     assert ten[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.record_hash for a, b in zip(ten, ten[1:], strict=False))
+    assert all(b.prev_hash == a.record_hash for a, b in itertools.pairwise(ten))
     head = ExchangeLogHead.objects.get()
     assert (head.seq, head.record_hash) == (10, ten[-1].record_hash)
 

@@ -349,7 +349,8 @@ def test_only_the_right_officers_request_decide_and_revoke(system, officer, prov
 def test_a_system_token_is_shown_once_and_authenticates_only_its_system(system_and_token):
     system, token = system_and_token
 
-    assert token.startswith("ywx_") and token not in system.token_hash
+    assert token.startswith("ywx_")
+    assert token not in system.token_hash
     assert (
         services.consumer_system_authenticate(
             client="CN-ZJ/GOV/330106-GA/household-system", token=token
