@@ -1,4 +1,4 @@
-"""Load the demo: regions, departments, registries and persona accounts.
+"""Load the demo: regions, departments, registries, department records and persona accounts.
 
 Registry and department rows are matched on their natural keys (ID number, credit code,
 department code) and written only when they differ, so a second load changes nothing.
@@ -38,6 +38,7 @@ from yiwang.demo.personas import (
     persona_get,
     registry_residents,
 )
+from yiwang.demo.records import BirthRecord, DemoRecords, PensionRecord, records_generate
 from yiwang.demo.synthetic import (
     HANGZHOU_COUNTIES,
     SyntheticLegalPerson,
@@ -46,7 +47,17 @@ from yiwang.demo.synthetic import (
     legal_persons_generate,
     residents_generate,
 )
-from yiwang.exchange.models import LegalPersonRecord, PopulationRecord
+from yiwang.exchange.models import (
+    BirthMedicalRecord,
+    HouseholdMember,
+    HousingFundAccount,
+    LegalPersonRecord,
+    MarriageRecord,
+    MedicalInsuranceRecord,
+    PopulationRecord,
+    SocialInsuranceRecord,
+)
+from yiwang.exchange.services import data_resources_load
 from yiwang.identity.models import (
     AssuranceLevel,
     Department,
@@ -84,12 +95,29 @@ class Counts:
         return bool(self.created or self.updated)
 
 
+# The summary's counts of the department records (卫健, 公安, 民政, 人社, 医保, 公积金).
+DEPARTMENT_RECORDS = (
+    "household_register",
+    "marriages",
+    "birth_records",
+    "social_insurance",
+    "medical_insurance",
+    "housing_funds",
+)
+
+
 @dataclass
 class DemoLoadSummary:
     regions: RegionLoadResult
     departments: Counts = field(default_factory=Counts)
     population: Counts = field(default_factory=Counts)
     legal_persons: Counts = field(default_factory=Counts)
+    household_register: Counts = field(default_factory=Counts)
+    marriages: Counts = field(default_factory=Counts)
+    birth_records: Counts = field(default_factory=Counts)
+    social_insurance: Counts = field(default_factory=Counts)
+    medical_insurance: Counts = field(default_factory=Counts)
+    housing_funds: Counts = field(default_factory=Counts)
     accounts: Counts = field(default_factory=Counts)
     verified: Counts = field(default_factory=Counts)  # real-name (L2) verifications
     verified_in_person: Counts = field(default_factory=Counts)  # L3
@@ -110,6 +138,7 @@ class DemoLoadSummary:
                     "departments",
                     "population",
                     "legal_persons",
+                    *DEPARTMENT_RECORDS,
                     "accounts",
                     "verified",
                     "verified_in_person",
@@ -130,6 +159,12 @@ class DemoLoadSummary:
                     ("部门 Departments", self.departments),
                     ("人口库 Population registry", self.population),
                     ("法人库 Legal-person registry", self.legal_persons),
+                    ("户籍 Household register", self.household_register),
+                    ("婚姻登记 Marriage records", self.marriages),
+                    ("出生医学证明 Birth medical records", self.birth_records),
+                    ("养老保险 Pension insurance", self.social_insurance),
+                    ("医疗保险 Medical insurance", self.medical_insurance),
+                    ("住房公积金 Housing fund accounts", self.housing_funds),
                     ("演示账号 Persona accounts", self.accounts),
                     ("实名认证 Real-name verified (L2+)", self.verified),
                     ("线下核验 Verified in person (L3)", self.verified_in_person),
@@ -150,6 +185,9 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     summary = DemoLoadSummary(regions=regions_load(township_city_codes=[city_code]))
     summary.departments = _departments_load()
     summary.catalog = catalog_load(root=settings.BASE_DIR / "catalog-data")
+    # The data resources and the platform's own consumer systems: real-name verification
+    # below reads the population registry through the exchange.
+    data_resources_load(path=settings.BASE_DIR / "catalog-data" / "data-resources.toml")
     townships = _townships_by_county()
     extra_residents = residents_generate(
         random.Random(DEMO_SEED),
@@ -168,6 +206,16 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
         exclude_trade_names=frozenset({"岚禾"}),
     )
     summary.legal_persons = _legal_persons_load(extra_legal_persons)
+    _department_records_load(
+        records_generate(
+            residents=registry_residents(),
+            extras=extra_residents,
+            legal_persons=extra_legal_persons,
+            reference=DEMO_REFERENCE_DATE,
+            seed=DEMO_SEED,
+        ),
+        summary,
+    )
     users = _accounts_load(summary)
     _verifications_load(users, summary)
     _staff_roles_load(users, summary)
@@ -301,6 +349,61 @@ def _legal_persons_load(extras: Sequence[SyntheticLegalPerson]) -> Counts:
         "status": LegalPersonRecord.Status.ACTIVE,
     }
     return _upsert(LegalPersonRecord, "uscc", [company, *(asdict(r) for r in extras)])
+
+
+def _department_records_load(records: DemoRecords, summary: DemoLoadSummary) -> None:
+    summary.household_register = _upsert(
+        HouseholdMember, "id_number", (asdict(r) for r in records.households)
+    )
+    summary.marriages = _upsert(
+        MarriageRecord, "certificate_number", (asdict(r) for r in records.marriages)
+    )
+    summary.birth_records = _births_load(records.births)
+    summary.social_insurance = _pensions_load(records.pensions)
+    summary.medical_insurance = _upsert(
+        MedicalInsuranceRecord, "id_number", (asdict(r) for r in records.medical)
+    )
+    # Keyed on the person: an account number the demo changes is then updated in place.
+    summary.housing_funds = _upsert(
+        HousingFundAccount, "id_number", (asdict(r) for r in records.housing_funds)
+    )
+
+
+def _births_load(births: Sequence[BirthRecord]) -> Counts:
+    # The child is born "a few days ago" as of the first load, and stays put after.
+    today = timezone.localdate()
+    first_load = {
+        b.certificate_number: {
+            "birth_at": datetime.datetime.combine(
+                b.born_on(today), b.birth_time, tzinfo=timezone.get_current_timezone()
+            ),
+            "issued_on": b.issued_on(today),
+        }
+        for b in births
+    }
+    return _upsert(
+        BirthMedicalRecord,
+        "certificate_number",
+        (b.fields() for b in births),
+        create_only=first_load,
+    )
+
+
+def _pensions_load(pensions: Sequence[PensionRecord]) -> Counts:
+    # Months paid in so far count up to the first load; those of a pension or a lost job
+    # are final.
+    today = timezone.localdate()
+    rows: list[dict[str, Any]] = []
+    first_load: dict[str, dict[str, Any]] = {}
+    for pension in pensions:
+        row = pension.fields()
+        months = {"contribution_months": pension.contribution_months(today)}
+        if pension.contributions_ended_on is None:
+            first_load[pension.id_number] = months
+        else:
+            row |= months
+        rows.append(row)
+    return _upsert(SocialInsuranceRecord, "id_number", rows, create_only=first_load)
 
 
 # ---------------------------------------------------------------------------------------

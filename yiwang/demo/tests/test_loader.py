@@ -188,6 +188,7 @@ def test_demo_load_twice_changes_nothing(loaded):
     assert not summary.changed
     assert _snapshot() == before
     assert summary.population.unchanged == 223
+    assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 201
     assert summary.accounts.unchanged == 19
 
 

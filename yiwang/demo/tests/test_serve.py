@@ -41,9 +41,7 @@ def test_serve_commands_run_gunicorn_the_db_worker_and_the_deadline_sweep():
     assert deadlines == ChildCommand(
         "deadlines", ("/py", str(MANAGE), "applications_tick", "--every", "60")
     )
-    assert seal == ChildCommand(
-        "seal", ("/py", str(MANAGE), "exchange_log_seal", "--every", "300")
-    )
+    assert seal == ChildCommand("seal", ("/py", str(MANAGE), "exchange_log_seal", "--every", "300"))
 
 
 def test_serve_commands_fall_back_to_runserver_without_gunicorn():
