@@ -9,7 +9,7 @@ submission costs beyond it is the cost of the submission itself.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from ninja import NinjaAPI, Status
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
@@ -48,4 +48,30 @@ def baseline(request: HttpRequest) -> Status[NotificationOut]:
     return Status(201, NotificationOut.from_orm(notification))
 
 
-urlpatterns = [path("bench/", baseline_api.urls), *urlpatterns]
+def provider_direct(request: HttpRequest, service: str) -> JsonResponse:
+    """The provider call of the exchange benchmark, made directly: the same consumer
+    authentication as the gateway, then the provider, without grant, consent, masking or
+    log. ``bench/exchange_gateway.py`` compares the gateway with it."""
+    from yiwang.exchange.providers import provider_for
+    from yiwang.exchange.selectors import data_resource_get
+    from yiwang.exchange.services import consumer_system_authenticate
+
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    consumer = consumer_system_authenticate(
+        client=request.headers.get("X-Road-Client", ""),
+        token=token if scheme.lower() == "bearer" else "",
+    )
+    resource = data_resource_get(service)
+    if consumer is None or resource is None:
+        return JsonResponse({"type": "Client.Unauthenticated"}, status=401)
+    records = provider_for(resource.provider.code).records_get(
+        service=service, subject=request.GET.get("subject", "")
+    )
+    return JsonResponse({"records": records}, json_dumps_params={"ensure_ascii": False})
+
+
+urlpatterns = [
+    path("bench/", baseline_api.urls),
+    path("bench/provider/<slug:service>", provider_direct),
+    *urlpatterns,
+]

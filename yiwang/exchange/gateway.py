@@ -4,7 +4,8 @@ Modelled on the X-Road message protocol for REST: the service is named by its pa
 ``/r1/{instance}/GOV/{provider department}/{subsystem}/{service}``, the caller by the
 ``X-Road-Client: {instance}/GOV/{department}/{system}`` header (and proves it with the
 system's bearer token), ``X-Road-Id`` carries the request id (generated when absent),
-``X-Road-Purpose`` the purpose and ``X-Road-Issue`` an optional case reference. Answers
+``X-Road-Purpose`` the purpose and ``X-Road-Issue`` an optional case reference (both
+percent-encoded UTF-8, e.g. ``%E5%AE%9E%E5%90%8D%E8%AE%A4%E8%AF%81``). Answers
 carry ``X-Road-Id`` and ``X-Road-Request-Hash`` (SHA-256 of the request as received);
 errors are ``{"type", "message", "detail"}`` with the request id as detail.
 
@@ -15,8 +16,10 @@ Metaservices on the same path with ``listMethods`` (the provider subsystem's ser
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -69,6 +72,17 @@ def _error(exc: ExchangeError, request_id: str, request_hash: str) -> JsonRespon
     )
 
 
+def _header_text(request: HttpRequest, name: str) -> str:
+    """A free-text header (purpose, issue): percent-encoded UTF-8, as HTTP headers are ASCII.
+
+    A client that sends raw UTF-8 anyway is understood too (WSGI hands it over as Latin-1).
+    """
+    value = request.headers.get(name, "")
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    return urllib.parse.unquote(value)
+
+
 def _bearer(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -108,7 +122,7 @@ def gateway(
                 consumer_label=str(consumer) if consumer else client,
                 provider=member,
                 service=service,
-                purpose=request.headers.get("X-Road-Purpose", ""),
+                purpose=_header_text(request, "X-Road-Purpose"),
                 request_id=request_id,
                 request_digest=request_hash,
             )
@@ -122,9 +136,9 @@ def gateway(
             request=ExchangeRequest(
                 service=service,
                 subject=request.GET.get("subject", ""),
-                purpose=request.headers.get("X-Road-Purpose", ""),
+                purpose=_header_text(request, "X-Road-Purpose"),
                 fields=[f for f in request.GET.get("fields", "").split(",") if f] or None,
-                issue=request.headers.get("X-Road-Issue", ""),
+                issue=_header_text(request, "X-Road-Issue"),
                 provider=member,
                 request_id=request_id,
                 request_digest=request_hash,

@@ -147,10 +147,19 @@ def mask_value(value: Any, mask: str) -> Any:
 
 
 def _subject_valid(kind: str, subject: str) -> bool:
-    # Check digits and dates only: the registry itself says whether the subject exists.
+    # Format, check character and birth date only: the registry itself says whether the
+    # subject exists (stdnum's table of birth places rejects codes valid in some years).
     if kind == SubjectKind.ORGANISATION:
         return bool(uscc.is_valid(subject))
-    return bool(ric.is_valid(subject))
+    if len(subject) != 18 or not subject[:17].isascii() or not subject[:17].isdigit():
+        return False
+    if subject[17] != ric.calc_check_digit(subject):
+        return False
+    try:
+        ric.get_birth_date(subject)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_officer(user: User, department: Department) -> bool:

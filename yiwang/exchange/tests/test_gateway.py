@@ -144,3 +144,22 @@ def test_the_request_hash_covers_path_and_headers(system_and_token):
     ).hexdigest()
     assert first == expected
     assert other_purpose != first
+
+
+def test_purpose_and_issue_travel_percent_encoded(system_and_token):
+    from urllib.parse import quote
+
+    system, token = system_and_token
+    grant(system, "population-basic", ["status"])
+    person = PopulationRecordFactory()
+
+    response = call(
+        token,
+        f"{SERVICE}?subject={person.id_number}",
+        purpose=quote("户口迁移审查"),
+        **{"X-Road-Issue": quote("办件330106GA2026112200001")},
+    )
+
+    assert response.status_code == 200
+    log = ExchangeLogRecord.objects.get()
+    assert (log.purpose, log.issue) == ("户口迁移审查", "办件330106GA2026112200001")
