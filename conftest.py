@@ -62,14 +62,17 @@ def _cache_cleared() -> Iterator[None]:
     """Each test starts with empty caches: no throttle, lockout, calendar or version stays."""
     from yiwang.catalog.models import version_cache_clear
     from yiwang.core.workdays import calendar_cache_clear
+    from yiwang.exchange.services import resource_cache_clear
 
     cache.clear()
     calendar_cache_clear()
     version_cache_clear()
+    resource_cache_clear()
     yield
     cache.clear()
     calendar_cache_clear()
     version_cache_clear()
+    resource_cache_clear()
 
 
 @pytest.fixture

@@ -217,6 +217,22 @@ class ConsumerSystem(models.Model):
         return f"{self.department.code}/{self.code}"
 
 
+class ConsumerRateWindow(models.Model):
+    """Requests of one consumer system in one minute (the gateway's rate limit)."""
+
+    consumer = models.ForeignKey(ConsumerSystem, on_delete=models.CASCADE, related_name="+")
+    window = models.BigIntegerField()  # minutes since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "window"], name="exchange_rate_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer_id}@{self.window}: {self.count}"
+
+
 class AccessGrant(models.Model):
     """A consumer's request to read fields of a resource, and the provider's decision."""
 
@@ -395,6 +411,7 @@ __all__ = [
     "AccessGrant",
     "BirthMedicalRecord",
     "Consent",
+    "ConsumerRateWindow",
     "ConsumerSystem",
     "DataResource",
     "DataResourceField",

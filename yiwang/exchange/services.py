@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import secrets
+import time
 import tomllib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from yiwang.exchange.log import LogEntry, log_append
 from yiwang.exchange.models import (
     AccessGrant,
     Consent,
+    ConsumerRateWindow,
     ConsumerSystem,
     DataResource,
     DataResourceField,
@@ -297,12 +298,7 @@ def _authorise(
         raise BadRequest("a purpose is required (X-Road-Purpose)")
     if len(purpose) > 200:
         raise BadRequest("the purpose is longer than 200 characters")
-    resource = (
-        DataResource.objects.select_related("provider")
-        .prefetch_related("fields")
-        .filter(code=request.service, is_active=True)
-        .first()
-    )
+    resource = _resource_cached(request.service)
     if resource is None or (request.provider and resource.provider.code != request.provider):
         raise UnknownService(f"no service {request.service!r} at this provider")
     entry["provider"] = resource.provider.code
@@ -348,6 +344,33 @@ def _authorise(
     return resource, wanted, grant, subject
 
 
+# The catalogue changes only when it is loaded: each process keeps what it read for a
+# minute (grants and consents, which change any time, are always read afresh).
+RESOURCE_CACHE_SECONDS = 60
+_resource_cache: dict[str, tuple[float, DataResource | None]] = {}
+
+
+def resource_cache_clear() -> None:
+    _resource_cache.clear()
+
+
+def _resource_cached(code: str) -> DataResource | None:
+    now = time.monotonic()
+    hit = _resource_cache.get(code)
+    if hit is not None and now - hit[0] < RESOURCE_CACHE_SECONDS:
+        return hit[1]
+    resource = (
+        DataResource.objects.select_related("provider")
+        .prefetch_related("fields")
+        .filter(code=code, is_active=True)
+        .first()
+    )
+    if len(_resource_cache) > 1000:
+        _resource_cache.clear()
+    _resource_cache[code] = (now, resource)
+    return resource
+
+
 def _consented(
     department: Department, resource: DataResource, subject: str, now: datetime.datetime
 ) -> bool:
@@ -362,14 +385,20 @@ def _consented(
 
 
 def _rate_check(consumer: ConsumerSystem) -> None:
+    # One statement counts the request in the consumer's current minute (its own short
+    # transaction: the count stands even when the exchange is refused later).
     window = int(timezone.now().timestamp() // 60)
-    key = f"exchange:rate:{consumer.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    table = ConsumerRateWindow._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (consumer_id, "window", count) VALUES (%s, %s, 1) '  # noqa: S608
+            f'ON CONFLICT (consumer_id, "window") DO UPDATE SET count = "{table}".count + 1 '
+            "RETURNING count",
+            [consumer.pk, window],
+        )
+        (count,) = cursor.fetchone()
+        if count == 1:  # first request of a minute: forget the old minutes
+            ConsumerRateWindow.objects.filter(consumer=consumer, window__lt=window - 1).delete()
     if count > consumer.rate_limit_per_minute:
         raise RateLimited(f"more than {consumer.rate_limit_per_minute} requests a minute")
 
@@ -721,6 +750,7 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
                 )
                 _approve(grant, by=None, comment="standing grant of the platform")
                 counts["grants"] += 1
+    resource_cache_clear()
     return ResourceLoadCounts(**counts)
 
 
