@@ -13,7 +13,7 @@ from ninja import Router, Status
 from yiwang.core.api import ErrorOut
 from yiwang.core.errors import NotFound
 from yiwang.exchange import selectors, services
-from yiwang.exchange.models import AccessGrant, Consent, ConsumerSystem, DataResource
+from yiwang.exchange.models import AccessGrant, Consent, DataResource
 from yiwang.exchange.schemas import (
     ConsentOut,
     DataUseOut,
@@ -137,11 +137,7 @@ def access_grants_list(request: HttpRequest, direction: str = "") -> list[GrantO
     summary="Ask for access to fields of a resource for one of my department's systems",
 )
 def access_grant_request(request: HttpRequest, payload: GrantRequestIn) -> Status[GrantOut]:
-    consumer = (
-        ConsumerSystem.objects.select_related("department")
-        .filter(department__code=payload.consumer_department, code=payload.consumer_system)
-        .first()
-    )
+    consumer = selectors.consumer_system_get(payload.consumer_department, payload.consumer_system)
     resource = selectors.data_resource_get(payload.resource)
     if consumer is None or resource is None:
         raise NotFound()

@@ -25,11 +25,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from yiwang.exchange import services
-from yiwang.exchange.models import AccessGrant, ConsumerSystem, DataResource
+from yiwang.exchange import selectors, services
+from yiwang.exchange.models import ConsumerSystem, DataResource
 from yiwang.exchange.services import (
     BadRequest,
     ExchangeError,
@@ -164,23 +163,18 @@ def _service_entry(resource: DataResource) -> dict[str, str]:
 def _metaservice(
     name: str, consumer: ConsumerSystem, member: str, subsystem: str, request: HttpRequest
 ) -> dict[str, Any]:
-    resources = DataResource.objects.filter(
-        provider__code=member, subsystem=subsystem, is_active=True
-    ).select_related("provider")
+    resources = selectors.data_resources_of_provider(member, subsystem)
     if name == "listMethods":
         return {"service": [_service_entry(r) for r in resources]}
     if name == "allowedMethods":
-        now = timezone.now()
-        granted = {
-            g.resource_id
-            for g in AccessGrant.objects.filter(
-                consumer=consumer, status=AccessGrant.Status.APPROVED, resource__in=resources
-            )
-            if g.is_active_at(now)
-        }
+        granted = set(
+            selectors.grants_active(consumer)
+            .filter(resource__in=resources)
+            .values_list("resource_id", flat=True)
+        )
         return {"service": [_service_entry(r) for r in resources if r.pk in granted]}
     code = request.GET.get("serviceCode", "")
-    resource = resources.prefetch_related("fields").filter(code=code).first()
+    resource = resources.filter(code=code).first()
     if resource is None:
         raise UnknownService(f"no service {code!r} at this provider")
     return services.resource_openapi(resource)

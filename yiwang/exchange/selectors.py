@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from yiwang.exchange.models import (
     AccessGrant,
@@ -27,6 +29,32 @@ def data_resources_listed() -> QuerySet[DataResource]:
 
 def data_resource_get(code: str) -> DataResource | None:
     return data_resources_listed().filter(code=code).first()
+
+
+def data_resources_of_provider(department_code: str, subsystem: str) -> QuerySet[DataResource]:
+    """The services one provider subsystem offers (the gateway's ``listMethods``)."""
+    return data_resources_listed().filter(provider__code=department_code, subsystem=subsystem)
+
+
+def grants_active(
+    consumer: ConsumerSystem, *, at: datetime.datetime | None = None
+) -> QuerySet[AccessGrant]:
+    """The consumer's approved grants in force at the moment (now by default)."""
+    moment = at or timezone.now()
+    return AccessGrant.objects.filter(
+        consumer=consumer,
+        status=AccessGrant.Status.APPROVED,
+        valid_from__lte=moment,
+        expires_at__gt=moment,
+    )
+
+
+def consumer_system_get(department_code: str, code: str) -> ConsumerSystem | None:
+    return (
+        ConsumerSystem.objects.select_related("department")
+        .filter(department__code=department_code, code=code)
+        .first()
+    )
 
 
 def officer_departments(user: User) -> QuerySet[Department]:

@@ -32,6 +32,7 @@ from stdnum.cn import ric, uscc
 
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
+from yiwang.exchange import selectors
 from yiwang.exchange.log import LogEntry, log_append
 from yiwang.exchange.models import (
     AccessGrant,
@@ -314,16 +315,9 @@ def _authorise(
         raise AccessDenied(f"{resource.code} is not shared")
     _rate_check(consumer)
     now = timezone.now()
-    grants = [
-        g
-        for g in AccessGrant.objects.filter(
-            consumer=consumer, resource=resource, status=AccessGrant.Status.APPROVED
-        )
-        if g.is_active_at(now)
-    ]
-    if not grants:
+    grant = selectors.grants_active(consumer, at=now).filter(resource=resource).first()
+    if grant is None:
         raise AccessDenied(f"{consumer} has no valid grant for {resource.code}")
-    grant = grants[0]
     known = {f.name for f in resource.fields.all()}
     wanted = list(request.fields) if request.fields else list(grant.fields)
     unknown = [f for f in wanted if f not in known]
@@ -731,12 +725,7 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
             counts["systems"] += 1
             for grant_spec in spec.get("grants", []):
                 resource = resources[grant_spec["resource"]]
-                if any(
-                    g.is_active_at(timezone.now())
-                    for g in AccessGrant.objects.filter(
-                        consumer=system, resource=resource, status=AccessGrant.Status.APPROVED
-                    )
-                ):
+                if selectors.grants_active(system).filter(resource=resource).exists():
                     continue
                 grant = AccessGrant.objects.create(
                     consumer=system,
