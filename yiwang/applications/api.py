@@ -6,6 +6,7 @@ endpoint parses its input, calls one service or selector and serialises the resu
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.http import HttpRequest
@@ -21,12 +22,14 @@ from yiwang.applications.schemas import (
     ApplicationCreateIn,
     ApplicationDetailOut,
     ApplicationOut,
+    DataReadOut,
     EventOut,
     ExtendIn,
     FormDataIn,
     MaterialOut,
     NotificationOut,
     ResubmitIn,
+    SubmitIn,
     SupplementRequestOut,
     TaskAssignIn,
     TaskCompleteIn,
@@ -255,8 +258,14 @@ def application_material_remove(
     tags=["applications"],
     summary="Submit a draft (submitting again returns the same application)",
 )
-def application_submit(request: HttpRequest, application_id: int) -> ApplicationOut:
-    application = services.application_submit(applicant=_me(request), application_id=application_id)
+def application_submit(
+    request: HttpRequest, application_id: int, payload: SubmitIn | None = None
+) -> ApplicationOut:
+    application = services.application_submit(
+        applicant=_me(request),
+        application_id=application_id,
+        consent_data_reads=payload.consent_data_reads if payload else False,
+    )
     return _application_out(application)
 
 
@@ -432,3 +441,17 @@ def application_extend(
         actor=_me(request), application=application, reason=payload.reason
     )
     return _application_out(application)
+
+
+@router.post(
+    "/workbench/applications/{application_id}/data-reads",
+    response={200: list[DataReadOut], **ERRORS},
+    tags=["workbench"],
+    summary="Read the registry data the item declares about the applicant (through the exchange)",
+)
+def application_data_read(request: HttpRequest, application_id: int) -> list[DataReadOut]:
+    application = selectors.application_for_staff(_me(request), application_id)
+    if application is None:
+        raise NotFound()
+    results = services.application_data_read(staff=_me(request), application=application)
+    return [DataReadOut(**dataclasses.asdict(result)) for result in results]

@@ -17,6 +17,28 @@ class FormDataIn(Schema):
     form_data: dict[str, Any]
 
 
+class SubmitIn(Schema):
+    # Consent, for this application, to the department reading the data the item declares
+    # (``data_reads`` with ``consent`` in the item's guide).
+    consent_data_reads: bool = False
+
+
+class DataReadFieldOut(Schema):
+    name: str
+    label: str
+
+
+class DataReadOut(Schema):
+    resource: str
+    name: str
+    provider: str
+    purpose: str
+    fields: list[DataReadFieldOut]
+    records: list[dict[str, Any]]
+    outcome: str  # "ok" or the exchange error type (e.g. Server.ServerProxy.ConsentRequired)
+    message: str
+
+
 class ResubmitIn(Schema):
     form_data: dict[str, Any] | None = None
 

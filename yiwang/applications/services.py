@@ -13,6 +13,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from yiwang.applications import selectors
 from yiwang.applications.formschema import FORM_DATA_MAX_BYTES, form_errors
 from yiwang.applications.models import (
+    CLOSED,
     DECIDED,
     Application,
     ApplicationEvent,
@@ -43,6 +45,8 @@ from yiwang.catalog.selectors import service_item_available_from
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.workdays import calendar
 from yiwang.core.workflow import STEP_OUTCOMES
+from yiwang.exchange import selectors as exchange_selectors
+from yiwang.exchange import services as exchange_services
 from yiwang.identity.models import Organisation, StaffRole, User
 from yiwang.identity.selectors import agencies_for_user
 
@@ -400,11 +404,15 @@ def _missing_materials(application: Application) -> list[str]:
 # Submission
 
 
-def application_submit(*, applicant: User, application_id: int) -> Application:
+def application_submit(
+    *, applicant: User, application_id: int, consent_data_reads: bool = False
+) -> Application:
     """Submit a draft: validate the form and materials, number it, start its process.
 
     The application is read once, under its row lock. Submitting an application that is
     already submitted returns it unchanged, so a double submit creates one application.
+    With ``consent_data_reads`` the applicant consents, for this application, to the
+    department reading the data the item declares that needs her consent.
     """
     today = timezone.localdate()
     cal = calendar()
@@ -468,6 +476,8 @@ def application_submit(*, applicant: User, application_id: int) -> Application:
             to_status=Status.SUBMITTED,
             role="applicant",
         )
+        if consent_data_reads:
+            _data_reads_consent(application)
         notify(
             user=applicant,
             application=application,
@@ -476,6 +486,148 @@ def application_submit(*, applicant: User, application_id: int) -> Application:
             % {"item": application.snapshot["name"]},
         )
     return application
+
+
+# An applicant's consent to the department reading her data lasts while her application
+# is open (it ends when the application closes), and at most this long.
+DATA_READ_CONSENT_DAYS = 180
+
+
+def consent_resources(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The data reads of a version that need the applicant's consent."""
+    return [read for read in snapshot.get("data_reads", []) if read.get("consent")]
+
+
+def _data_reads_consent(application: Application) -> None:
+    reads = consent_resources(application.snapshot)
+    if not reads:
+        return
+    resources = list(
+        exchange_selectors.data_resources_listed().filter(code__in=[r["resource"] for r in reads])
+    )
+    exchange_services.consent_give(
+        subject=application.applicant,
+        department=application.department,
+        resources=resources,
+        purpose=_("Processing application %(number)s (%(item)s)")
+        % {"number": application.number, "item": application.snapshot["name"]},
+        days=DATA_READ_CONSENT_DAYS,
+        reference=application.number or "",
+    )
+
+
+def _closed(application: Application) -> None:
+    """What ends with an application: the consents given for it."""
+    if application.number and consent_resources(application.snapshot):
+        exchange_services.consents_close(
+            subject=application.applicant,
+            department=application.department,
+            reference=application.number,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Registry data read for staff (through the exchange)
+
+
+@dataclass(frozen=True)
+class DataReadResult:
+    """One declared data read as staff see it: the records, or why there are none."""
+
+    resource: str
+    name: str
+    provider: str
+    purpose: str
+    fields: list[Mapping[str, str]]  # [{name, label}]
+    records: list[dict[str, Any]]
+    outcome: str  # "ok" or the exchange error type
+    message: str  # why nothing was read (empty when ok)
+
+
+def _data_read_message(error: exchange_services.ExchangeError) -> str:
+    if isinstance(error, exchange_services.ConsentRequired):
+        return _(
+            "The applicant has not consented to this department reading these data: "
+            "examine the materials instead."
+        )
+    if isinstance(error, exchange_services.AccessDenied):
+        return _(
+            "This department has no grant covering these data: its data officer can ask the "
+            "provider for one on the data exchange pages."
+        )
+    if isinstance(error, exchange_services.UnknownService):
+        return _("These data are no longer shared.")
+    if isinstance(error, exchange_services.RateLimited):
+        return _("Too many reads this minute. Please try again shortly.")
+    if isinstance(error, (exchange_services.ServiceFailed, exchange_services.ServiceTimeout)):
+        return _("The providing department did not answer. Please try again later.")
+    if isinstance(error, exchange_services.LogWriteFailed):
+        return _("The exchange log could not be written, so no data were released.")
+    return _("These data could not be read.")
+
+
+def application_data_read(*, staff: User, application: Application) -> list[DataReadResult]:
+    """Read what the item declares about the applicant, for staff processing it.
+
+    Each read goes through ``exchange_fetch`` as the department's workbench system, with
+    the application number as the case reference, so it is checked against the grant and
+    the applicant's consent and appears in her "who used my data". The timeline records
+    which staff member read what. Nothing read is stored.
+    """
+    if not StaffRole.objects.filter(user=staff, department_id=application.department_id).exists():
+        raise NotFound()
+    if application.status not in OPEN_STATUSES:
+        raise Conflict(_("This application is closed."), code="application_closed")
+    reads = application.snapshot.get("data_reads", [])
+    if not reads:
+        return []
+    consumer = exchange_services.workbench_consumer(application.department)
+    results = []
+    for read in reads:
+        if read["subject_kind"] == "organisation":
+            subject = application.organisation.uscc if application.organisation else ""
+        else:
+            subject = application.applicant.id_number or ""
+        fields = list(read["fields"])
+        try:
+            answer = exchange_services.exchange_fetch(
+                consumer=consumer,
+                request=exchange_services.ExchangeRequest(
+                    service=read["resource"],
+                    subject=subject,
+                    purpose=read["purpose"],
+                    fields=[f["name"] for f in fields],
+                    issue=application.number or "",
+                ),
+            )
+        except exchange_services.ExchangeError as exc:
+            records, outcome, message = [], exc.type, _data_read_message(exc)
+        else:
+            records, outcome, message = answer.records, "ok", ""
+        results.append(
+            DataReadResult(
+                resource=read["resource"],
+                name=read["name"],
+                provider=read["provider"]["name"],
+                purpose=read["purpose"],
+                fields=fields,
+                records=records,
+                outcome=outcome,
+                message=message,
+            )
+        )
+    _event(
+        application,
+        action="data_read",
+        actor=staff,
+        role="staff",
+        data={
+            "reads": [
+                {"resource": r.resource, "name": r.name, "outcome": r.outcome} for r in results
+            ]
+        },
+    )
+    return results
 
 
 # ---------------------------------------------------------------------------------------
@@ -604,6 +756,8 @@ def task_complete(
             data={"items": items} if items else None,
         )
         _notify_outcome(application, outcome, comment, items)
+        if application.status in CLOSED:
+            _closed(application)
     return application
 
 
@@ -931,6 +1085,7 @@ def application_withdraw(
             to_status=Status.WITHDRAWN,
             comment=reason.strip(),
         )
+        _closed(application)
     return application
 
 

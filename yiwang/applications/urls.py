@@ -52,6 +52,11 @@ urlpatterns = [
         name="staff_application",
     ),
     path(
+        "workbench/applications/<int:application_id>/data/",
+        views.staff_data_read,
+        name="staff_data_read",
+    ),
+    path(
         "workbench/applications/<int:application_id>/materials/<int:material_id>/",
         views.staff_material_download,
         name="staff_material_download",

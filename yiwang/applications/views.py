@@ -226,6 +226,8 @@ def _edit_page(
             "form": form or SchemaForm(schema, ui, form_data=application.form_data),
             "materials": _material_rows(application, upload_form=upload_form),
             "page_errors": page_errors,
+            "consent_reads": services.consent_resources(application.snapshot),
+            "consent_checked": request.method == "POST" and "consent_data_reads" in request.POST,
         },
         status=status,
     )
@@ -254,7 +256,11 @@ def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
             )
             application.form_data = data
         if submitting:
-            submitted = services.application_submit(applicant=user, application_id=application.pk)
+            submitted = services.application_submit(
+                applicant=user,
+                application_id=application.pk,
+                consent_data_reads=request.POST.get("consent_data_reads") == "1",
+            )
     except YiwangError as exc:
         page_errors = _errors_place(exc, form)
         return _edit_page(
@@ -617,11 +623,14 @@ def _staff_application(request: HttpRequest, application_id: int) -> Application
     return application
 
 
-@staff_required
-@require_GET
-def staff_application(request: HttpRequest, application_id: int) -> HttpResponse:
-    """An application of one of the user's departments, with its tasks."""
-    application = _staff_application(request, application_id)
+def _staff_application_page(
+    request: HttpRequest,
+    application: Application,
+    *,
+    data_results: list[services.DataReadResult] | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "applications/staff_application.html",
@@ -630,9 +639,49 @@ def staff_application(request: HttpRequest, application_id: int) -> HttpResponse
             "snapshot": application.snapshot,
             "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
             "tasks": application.tasks.all(),
+            "data_results": data_results,
+            "can_read_data": application.status in services.OPEN_STATUSES,
+            "page_errors": page_errors,
             **_timeline_and_data(application),
         },
+        status=status,
     )
+
+
+@staff_required
+@require_GET
+def staff_application(request: HttpRequest, application_id: int) -> HttpResponse:
+    """An application of one of the user's departments, with its tasks."""
+    return _staff_application_page(request, _staff_application(request, application_id))
+
+
+@staff_required
+@require_POST
+def staff_data_read(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Read the registry data the item declares about the applicant, through the exchange.
+
+    The answer is shown once and not kept: reading again is another logged exchange.
+    """
+    application = _staff_application(request, application_id)
+    task = None
+    task_id = request.POST.get("task", "")
+    if task_id.isdigit():
+        task = selectors.task_for_staff(_user(request), int(task_id))
+        if task is None or task.application_id != application.pk:
+            raise Http404
+    try:
+        results = services.application_data_read(staff=_user(request), application=application)
+    except YiwangError as exc:
+        if task is not None:
+            return _task_page(request, task, page_errors=_errors_place(exc), status=exc.status)
+        return _staff_application_page(
+            request, application, page_errors=_errors_place(exc), status=exc.status
+        )
+    # Re-read: the timeline now has the read.
+    application = _staff_application(request, application_id)
+    if task is not None:
+        return _task_page(request, task, data_results=results)
+    return _staff_application_page(request, application, data_results=results)
 
 
 # Scoped by the selector to the user's departments (anyone else gets 404); staff_required
@@ -674,6 +723,7 @@ def _task_page(
     *,
     complete_form: TaskCompleteForm | None = None,
     assign_form: TaskAssignForm | None = None,
+    data_results: list[services.DataReadResult] | None = None,
     page_errors: Sequence[str] = (),
     status: int = 200,
 ) -> HttpResponse:
@@ -706,6 +756,8 @@ def _task_page(
                 else None
             ),
             "page_errors": page_errors,
+            "data_results": data_results,
+            "can_read_data": application.status in services.OPEN_STATUSES,
             **_timeline_and_data(application),
         },
         status=status,

@@ -25,6 +25,7 @@ from yiwang.catalog.models import ItemType, LifeSituation, Material, ServiceStan
 from yiwang.certificates.models import CertificateType
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.workflow import WorkflowDefinitionError, process_validate
+from yiwang.exchange import selectors as exchange_selectors
 from yiwang.identity.models import Department
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -361,6 +362,7 @@ class ItemSpec:
     process: str
     decisions: list[str]
     materials: list[dict[str, Any]]
+    data_reads: list[dict[str, Any]]
 
 
 ITEM_KEYS = (
@@ -388,7 +390,9 @@ ITEM_KEYS = (
     "process_id",
     "decisions",
     "materials",
+    "data_reads",
 )
+DATA_READ_KEYS = ("resource", "fields", "purpose")
 MATERIAL_KEYS = (
     "code",
     "name",
@@ -484,6 +488,17 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
                 _("%(code)r appears twice.") % {"code": material["code"]},
             )
         seen.add(material["code"])
+    data_reads: list[dict[str, Any]] = []
+    for index, table in enumerate(f.tables("data_reads")):
+        d = _Fields(table, path, problems, prefix=f"data_reads[{index}].")
+        d.only(DATA_READ_KEYS)
+        data_reads.append(
+            {
+                "resource": d.text("resource", max_length=60, pattern=SLUG),
+                "fields": d.text_list("fields", required=True),
+                "purpose": d.text("purpose", max_length=200),
+            }
+        )
     return ItemSpec(
         path=path,
         values=values,
@@ -494,7 +509,54 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
         process=f.text("process", pattern=SLUG),
         decisions=f.text_list("decisions"),
         materials=materials,
+        data_reads=data_reads,
     )
+
+
+def _data_resources_read(root: Path, problems: list[CatalogProblem]) -> dict[str, set[str]]:
+    """The data resources (code → field names) of ``data-resources.toml`` and the database."""
+    known: dict[str, set[str]] = {
+        code: set(fields) for code, fields in exchange_selectors.data_resource_fields().items()
+    }
+    file = root / "data-resources.toml"
+    if file.exists():
+        data = _toml_read(file, root, problems) or {}
+        for table in data.get("resource", []):
+            if isinstance(table, dict) and isinstance(table.get("code"), str):
+                known[table["code"]] = {
+                    f["name"]
+                    for f in table.get("fields", [])
+                    if isinstance(f, dict) and isinstance(f.get("name"), str)
+                }
+    return known
+
+
+def _data_reads_check(
+    spec: ItemSpec, resources: Mapping[str, set[str]], problem: Callable[[str, str], None]
+) -> None:
+    seen: set[str] = set()
+    for index, read in enumerate(spec.data_reads):
+        code = read["resource"]
+        if not code:
+            continue
+        if code in seen:
+            problem(f"data_reads[{index}].resource", _("%(code)r appears twice.") % {"code": code})
+        seen.add(code)
+        if code not in resources:
+            problem(
+                f"data_reads[{index}].resource",
+                _("No data resource has the code %(code)r.") % {"code": code},
+            )
+            continue
+        if not read["fields"]:
+            problem(f"data_reads[{index}].fields", _("Name at least one field."))
+        unknown = [name for name in read["fields"] if name not in resources[code]]
+        if unknown:
+            problem(
+                f"data_reads[{index}].fields",
+                _("%(resource)s has no field %(fields)s.")
+                % {"resource": code, "fields": "、".join(unknown)},
+            )
 
 
 def _forms_read(root: Path, problems: list[CatalogProblem]) -> dict[str, tuple[Any, Any]]:
@@ -570,6 +632,7 @@ def catalog_read(root: Path) -> CatalogData:
             "region"
         )
     }
+    resources = _data_resources_read(root, problems)
     known_certificates = set(certificate_types) | set(
         CertificateType.objects.values_list("code", flat=True)
     )
@@ -630,6 +693,7 @@ def catalog_read(root: Path) -> CatalogData:
                     f"materials[{index}].certificate_type",
                     _("No certificate type has the code %(code)r.") % {"code": certificate},
                 )
+        _data_reads_check(spec, resources, problem)
         if spec.form and spec.form not in form_files:
             problem("form", _("There is no file forms/%(name)s.json.") % {"name": spec.form})
         _process_check(spec, processes, decisions, problem)

@@ -114,6 +114,9 @@ class ServiceItem(models.Model):
     bpmn_process_id = models.CharField(_("BPMN process id"), max_length=100)
     dmn_xml = models.JSONField(_("DMN decision tables"), default=list, blank=True)
     keywords = models.CharField(_("search keywords"), max_length=500, blank=True)
+    # Registry data the department reads through the exchange to process an application:
+    # [{"resource": <data resource code>, "fields": [<field>, …], "purpose": <text>}].
+    data_reads = models.JSONField(_("data read through the exchange"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )

@@ -8,7 +8,9 @@ A published version's snapshot is a JSON object with these keys (applications re
     cross_region, min_assurance_level,
     materials [{code, name, form, copies, required, condition,
                 certificate_type (code or null), certificate_type_name, notes}],
-    form {schema (JSON Schema), ui (UI hints)}, bpmn_xml, process_id, dmn_xmls [str]
+    form {schema (JSON Schema), ui (UI hints)}, bpmn_xml, process_id, dmn_xmls [str],
+    data_reads [{resource, name, provider {code, name}, subject_kind, consent,
+                 fields [{name, label}], purpose}]
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +47,8 @@ from yiwang.catalog.models import (
 from yiwang.certificates.models import CertificateType
 from yiwang.core.errors import Conflict, ValidationFailed
 from yiwang.core.models import Region
+from yiwang.exchange import selectors as exchange_selectors
+from yiwang.exchange import services as exchange_services
 from yiwang.identity.models import User
 
 __all__ = [
@@ -93,6 +97,8 @@ class CatalogLoadResult:
     materials: LoadCounts = field(default_factory=LoadCounts)
     materials_deleted: int = 0
     versions_created: int = 0
+    # The data resources of data-resources.toml, when the catalogue folder has one.
+    data_resources: exchange_services.ResourceLoadCounts | None = None
 
     @property
     def changed(self) -> bool:
@@ -161,7 +167,59 @@ def _snapshot(item: ServiceItem) -> dict[str, Any]:
         "bpmn_xml": item.bpmn_xml,
         "process_id": item.bpmn_process_id,
         "dmn_xmls": list(item.dmn_xml),
+        "data_reads": _data_reads_snapshot(item.data_reads),
     }
+
+
+def _data_reads_snapshot(reads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What the department reads, with the names the applicant is shown when consenting."""
+    snapshot = []
+    for read in reads:
+        resource = exchange_selectors.data_resource_get(read["resource"])
+        if resource is None:  # pragma: no cover - refused by _item_problems
+            continue
+        labels = {f.name: f.label for f in resource.fields.all()}
+        snapshot.append(
+            {
+                "resource": resource.code,
+                "name": resource.name,
+                "provider": {"code": resource.provider.code, "name": resource.provider.name},
+                "subject_kind": resource.subject_kind,
+                "consent": resource.requires_consent,
+                "fields": [{"name": name, "label": labels[name]} for name in read["fields"]],
+                "purpose": read["purpose"],
+            }
+        )
+    return snapshot
+
+
+def _data_reads_problems(reads: object) -> list[str]:
+    if not isinstance(reads, list) or not all(isinstance(r, dict) for r in reads):
+        return [_("Give a list of data reads.")]
+    known = exchange_selectors.data_resource_fields()
+    problems = []
+    for read in reads:
+        code = read.get("resource")
+        fields = read.get("fields")
+        purpose = read.get("purpose")
+        if not isinstance(code, str) or code not in known:
+            problems.append(_("No data resource has the code %(code)r.") % {"code": code})
+            continue
+        if (
+            not isinstance(fields, list)
+            or not fields
+            or not all(isinstance(f, str) and f in known[code] for f in fields)
+        ):
+            problems.append(
+                _("Name fields of %(resource)s: %(fields)s.")
+                % {"resource": code, "fields": "、".join(known[code])}
+            )
+        if not isinstance(purpose, str) or not purpose.strip() or len(purpose) > 200:
+            problems.append(
+                _("Give the purpose of reading %(resource)s (at most 200 characters).")
+                % {"resource": code}
+            )
+    return problems
 
 
 def snapshot_digest(snapshot: Mapping[str, Any]) -> str:
@@ -191,6 +249,8 @@ def _item_problems(item: ServiceItem) -> dict[str, list[str]]:
         )
     if not item.department.is_active:
         problems.setdefault("department", []).append(_("The department is not active."))
+    for message in _data_reads_problems(item.data_reads):
+        problems.setdefault("data_reads", []).append(message)
     return problems
 
 
@@ -289,6 +349,7 @@ def _item_write(spec: ItemSpec, catalog: CatalogData, result: CatalogLoadResult)
         "ui_schema": ui,
         "bpmn_xml": catalog.processes[spec.process],
         "dmn_xml": [catalog.decisions[name] for name in spec.decisions],
+        "data_reads": spec.data_reads,
     }
     item, outcome = _upsert(ServiceItem, {"code": spec.values["code"]}, values)
     situations = set(
@@ -334,6 +395,19 @@ def catalog_load(*, root: Path) -> CatalogLoadResult:
     """
     catalog = catalog_read(root)
     result = CatalogLoadResult()
+    resources_file = root / "data-resources.toml"
+    if resources_file.exists():
+        # First: items name the resources their departments read.
+        try:
+            result.data_resources = exchange_services.data_resources_load(path=resources_file)
+        except ValidationFailed as exc:
+            raise CatalogDataError(
+                [
+                    CatalogProblem(resources_file.name, name, str(message))
+                    for name, messages in exc.fields.items()
+                    for message in messages
+                ]
+            ) from exc
     _reference_rows_write(catalog, result)
     for spec in catalog.items:
         item = _item_write(spec, catalog, result)
@@ -343,6 +417,9 @@ def catalog_load(*, root: Path) -> CatalogLoadResult:
         version = service_item_publish(item=item, actor=None)
         if version.pk != previous:
             result.versions_created += 1
+        if spec.data_reads:
+            # Its data officer can then ask the providers for grants to that system.
+            exchange_services.workbench_consumer(catalog.departments[spec.department])
     logger.info(
         "Catalogue loaded from %s: %d items, %d new versions",
         root,

@@ -57,7 +57,6 @@ from yiwang.exchange.models import (
     PopulationRecord,
     SocialInsuranceRecord,
 )
-from yiwang.exchange.services import data_resources_load
 from yiwang.identity.models import (
     AssuranceLevel,
     Department,
@@ -184,10 +183,9 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     city_code = city_code or settings.YIWANG_DEMO_CITY
     summary = DemoLoadSummary(regions=regions_load(township_city_codes=[city_code]))
     summary.departments = _departments_load()
+    # With the data resources and the platform's own consumer systems: real-name
+    # verification below reads the population registry through the exchange.
     summary.catalog = catalog_load(root=settings.BASE_DIR / "catalog-data")
-    # The data resources and the platform's own consumer systems: real-name verification
-    # below reads the population registry through the exchange.
-    data_resources_load(path=settings.BASE_DIR / "catalog-data" / "data-resources.toml")
     townships = _townships_by_county()
     extra_residents = residents_generate(
         random.Random(DEMO_SEED),

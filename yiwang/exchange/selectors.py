@@ -13,6 +13,7 @@ from yiwang.exchange.models import (
     Consent,
     ConsumerSystem,
     DataResource,
+    DataResourceField,
     ExchangeLogRecord,
 )
 from yiwang.identity.models import Department, StaffRole, User
@@ -29,6 +30,16 @@ def data_resources_listed() -> QuerySet[DataResource]:
 
 def data_resource_get(code: str) -> DataResource | None:
     return data_resources_listed().filter(code=code).first()
+
+
+def data_resource_fields() -> dict[str, list[str]]:
+    """Every active resource's code and field names, in order."""
+    active = DataResource.objects.filter(is_active=True)
+    fields: dict[str, list[str]] = {code: [] for code in active.values_list("code", flat=True)}
+    rows = DataResourceField.objects.filter(resource__is_active=True).order_by("resource", "order")
+    for code, name in rows.values_list("resource__code", "name"):
+        fields[code].append(name)
+    return fields
 
 
 def data_resources_of_provider(department_code: str, subsystem: str) -> QuerySet[DataResource]:

@@ -410,6 +410,25 @@ def _provider_read(resource: DataResource, subject: str) -> list[dict[str, Any]]
         raise ServiceFailed(f"the provider failed: {exc}") from exc
 
 
+# The platform's staff workbench, as each department's consumer system: what staff read
+# about an applicant while processing an application goes through it.
+WORKBENCH_SYSTEM = "yiwang-workbench"
+
+
+def workbench_consumer(department: Department) -> ConsumerSystem:
+    """The department's workbench system (created on first use, without a gateway token).
+
+    Like any other system it reads only what the provider has granted it: the
+    department's data officer asks for grants on the exchange pages.
+    """
+    system, _created = ConsumerSystem.objects.select_related("department").get_or_create(
+        department=department,
+        code=WORKBENCH_SYSTEM,
+        defaults={"name": "一网通办审批工作台"},
+    )
+    return system
+
+
 def platform_consumer(code: str) -> ConsumerSystem:
     """The consumer system of one of the platform's own modules (``yiwang-identity`` …)."""
     system = (
@@ -634,6 +653,19 @@ def consent_give(
         )
         consent.resources.set(resources)
     return consent
+
+
+def consents_close(*, subject: User, department: Department, reference: str) -> int:
+    """End the consents given for one matter (an application that has closed)."""
+    if not reference:
+        return 0
+    return Consent.objects.filter(
+        subject=subject,
+        department=department,
+        reference=reference,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).update(expires_at=timezone.now())
 
 
 def consent_revoke(*, subject: User, consent: Consent) -> Consent:

@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "resubmit": _("Supplement provided and resubmitted"),
     "withdraw": _("Application withdrawn"),
     "assign": _("Task assigned"),
+    "data_read": _("Registry data read through the data exchange"),
     "extend": _("Time limit extended (Art. 42)"),
     "deadline_warning": _("Deadline warning"),
     "overdue_escalated": _("Overdue; escalated to the department administrator"),

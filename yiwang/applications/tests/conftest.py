@@ -37,7 +37,7 @@ def pdf(name: str = "材料.pdf") -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def catalogue(regions, tmp_path) -> dict[str, ServiceItem]:
+def catalogue(regions, tmp_path, data_exchange) -> dict[str, ServiceItem]:
     xihu = Region.objects.get(code="330106")
     for code, (name, kind) in DEPARTMENTS.items():
         Department.objects.create(code=code, name=name, kind=kind, region=xihu)

@@ -38,7 +38,9 @@ def submit_through_api(citizen) -> dict:
     application_id = response.json()["id"]
     for code in ("id-card", "household-register"):
         assert upload(client, application_id, code).status_code == 201
-    response = client.post(f"/api/v1/applications/{application_id}/submit")
+    response = client.post(
+        f"/api/v1/applications/{application_id}/submit", content_type="application/json"
+    )
     assert response.status_code == 200, response.json()
     return response.json()
 
@@ -128,7 +130,9 @@ def test_submitting_invalid_data_gives_field_errors_in_chinese(catalogue, citize
         content_type="application/json",
     ).json()
 
-    response = client.post(f"/api/v1/applications/{created['id']}/submit")
+    response = client.post(
+        f"/api/v1/applications/{created['id']}/submit", content_type="application/json"
+    )
 
     assert response.status_code == 422
     fields = response.json()["fields"]

@@ -9,8 +9,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from yiwang.catalog.services import CatalogDataError, catalog_load
-from yiwang.core.errors import ValidationFailed
-from yiwang.exchange.services import data_resources_load
 
 
 class Command(BaseCommand):
@@ -40,16 +38,8 @@ class Command(BaseCommand):
         for label, total, created, updated in result.rows():
             self.stdout.write(f"{label:<34}{total:>7}{created:>7}{updated:>9}")
         self.stdout.write(f"{'新版本 New published versions':<34}{result.versions_created:>7}")
-        resources_file = root / "data-resources.toml"
-        if resources_file.exists():
-            try:
-                counts = data_resources_load(path=resources_file)
-            except ValidationFailed as exc:
-                for name, messages in exc.fields.items():
-                    self.stderr.write(
-                        f"{resources_file.name}: {name}: {'; '.join(map(str, messages))}"
-                    )
-                raise CommandError(str(exc.message)) from exc
+        counts = result.data_resources
+        if counts is not None:
             self.stdout.write(
                 f"{'数据资源 Data resources':<34}{counts.resources:>7}"
                 f"  ({counts.fields} fields, {counts.systems} platform systems, "
