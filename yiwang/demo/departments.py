@@ -88,3 +88,4 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = tuple(
 XIHU_PUBLIC_SECURITY = department_code(DISTRICT_CODE, Department.Kind.PUBLIC_SECURITY)
 XIHU_HEALTH = department_code(DISTRICT_CODE, Department.Kind.HEALTH)
 XIHU_HUMAN_RESOURCES = department_code(DISTRICT_CODE, Department.Kind.HUMAN_RESOURCES)
+CITY_PUBLIC_SECURITY = department_code(CITY_CODE, Department.Kind.PUBLIC_SECURITY)

@@ -22,10 +22,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
 
+from yiwang.catalog.models import ServiceItem, ServiceItemVersion
 from yiwang.catalog.services import CatalogLoadResult, catalog_load
 from yiwang.core.models import Region
 from yiwang.core.regions import RegionLoadResult, regions_load
-from yiwang.demo.departments import DEPARTMENTS
+from yiwang.demo.departments import DEPARTMENTS, XIHU_PUBLIC_SECURITY
 from yiwang.demo.personas import (
     COMPANY,
     DEMO_PASSWORD,
@@ -47,7 +48,9 @@ from yiwang.demo.synthetic import (
     legal_persons_generate,
     residents_generate,
 )
+from yiwang.exchange import selectors as exchange_selectors
 from yiwang.exchange.models import (
+    AccessGrant,
     BirthMedicalRecord,
     HouseholdMember,
     HousingFundAccount,
@@ -56,6 +59,12 @@ from yiwang.exchange.models import (
     MedicalInsuranceRecord,
     PopulationRecord,
     SocialInsuranceRecord,
+)
+from yiwang.exchange.services import (
+    access_grant_request,
+    access_grant_standing,
+    consumer_system_create,
+    workbench_consumer,
 )
 from yiwang.identity.models import (
     AssuranceLevel,
@@ -123,6 +132,7 @@ class DemoLoadSummary:
     staff_roles: Counts = field(default_factory=Counts)
     organisations: Counts = field(default_factory=Counts)
     agents: Counts = field(default_factory=Counts)
+    data_grants: Counts = field(default_factory=Counts)  # grants and requests of the demo
     catalog: CatalogLoadResult = field(default_factory=CatalogLoadResult)
 
     @property
@@ -144,6 +154,7 @@ class DemoLoadSummary:
                     "staff_roles",
                     "organisations",
                     "agents",
+                    "data_grants",
                 )
             )
         )
@@ -170,6 +181,7 @@ class DemoLoadSummary:
                     ("工作人员角色 Staff roles", self.staff_roles),
                     ("企业账号 Organisations", self.organisations),
                     ("经办人授权 Authorised agents", self.agents),
+                    ("共享授权 Data-sharing grants", self.data_grants),
                 )
             ),
             *self.catalog.rows(),
@@ -219,6 +231,7 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     _staff_roles_load(users, summary)
     _in_person_verifications_load(users, summary)
     _organisation_load(users, summary)
+    _data_grants_load(users, summary)
     return summary
 
 
@@ -494,6 +507,64 @@ def _organisation_load(users: Mapping[str, User], summary: DemoLoadSummary) -> N
                 valid_until=today + datetime.timedelta(days=COMPANY.agent_valid_days),
             )
         _count(summary.agents, created=not active)
+
+
+# The registry fields a workbench reads in clear; identifiers stay masked.
+_MASKED_FOR_STAFF = {"id_number", "head_id_number", "mother_id_number", "father_id_number"}
+DEMO_SYSTEM = ("hukou-system", "户籍业务系统")
+DEMO_PENDING_FIELDS = ["name", "gender", "birth_date", "household_address", "status"]
+
+
+def _data_grants_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
+    """The departments' workbenches may read what their items declare; one request waits.
+
+    Each department's workbench gets a grant (set up by the demo, not requested) for the
+    fields its published items read. 西湖公安's own 户籍业务系统 has asked 杭州市公安局 for
+    population data: the city bureau's data officer persona decides it.
+    """
+    reads: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for snapshot in ServiceItemVersion.objects.filter(
+        item__status=ServiceItem.Status.PUBLISHED, item__current_version=models.F("pk")
+    ).values_list("snapshot", flat=True):
+        for read in snapshot.get("data_reads", []):
+            fields = reads[(snapshot["department"]["code"], read["resource"])]
+            fields += [f["name"] for f in read["fields"] if f["name"] not in fields]
+    departments = {d.code: d for d in Department.objects.filter(code__in={d for d, _ in reads})}
+    resources = {r.code: r for r in exchange_selectors.data_resources_listed()}
+    for (department_code, resource_code), fields in sorted(reads.items()):
+        resource = resources[resource_code]
+        grant = access_grant_standing(
+            consumer=workbench_consumer(departments[department_code]),
+            resource=resource,
+            fields=fields,
+            clear_fields=[f for f in fields if f not in _MASKED_FOR_STAFF],
+            purpose=f"一网通办审批：办理本部门事项时核验申请人的{resource.name}",
+            legal_basis=resource.legal_basis or "《浙江省公共数据条例》第二十五条",
+            days=366,
+            comment="演示数据：预先批准的共享授权",
+        )
+        _count(summary.data_grants, created=grant is not None)
+    officer = users["ga_data_officer"]
+    department = Department.objects.get(code=XIHU_PUBLIC_SECURITY)
+    system = exchange_selectors.consumer_system_get(department.code, DEMO_SYSTEM[0])
+    if system is None:
+        system, _token = consumer_system_create(
+            actor=officer, department=department, code=DEMO_SYSTEM[0], name=DEMO_SYSTEM[1]
+        )
+    population = resources["population-basic"]
+    asked = AccessGrant.objects.filter(consumer=system, resource=population).exists()
+    if not asked:
+        access_grant_request(
+            actor=officer,
+            consumer=system,
+            resource=population,
+            fields=DEMO_PENDING_FIELDS,
+            clear_fields=["name", "household_address"],
+            purpose="户籍业务办理：核验迁入人员的人口基本信息",
+            legal_basis="《中华人民共和国户口登记条例》第十条",
+            duration_days=365,
+        )
+    _count(summary.data_grants, created=not asked)
 
 
 def _count(counts: Counts, *, created: bool) -> None:

@@ -15,7 +15,12 @@ import datetime
 from dataclasses import dataclass
 
 from yiwang.core.identifiers import resident_id_with_check_digit
-from yiwang.demo.departments import XIHU_HEALTH, XIHU_HUMAN_RESOURCES, XIHU_PUBLIC_SECURITY
+from yiwang.demo.departments import (
+    CITY_PUBLIC_SECURITY,
+    XIHU_HEALTH,
+    XIHU_HUMAN_RESOURCES,
+    XIHU_PUBLIC_SECURITY,
+)
 from yiwang.demo.synthetic import LLC, SCOPE_CLOSING, organisation_code_build, uscc_build
 from yiwang.identity.models import AssuranceLevel, StaffRole
 
@@ -389,6 +394,44 @@ PERSONAS: tuple[Persona, ...] = (
         XIHU_PUBLIC_SECURITY,
         _APPROVER,
         *_APPROVER_TRY,
+    ),
+    _staff(
+        "ga_data_officer",
+        "数据管理员 · 西湖公安",
+        "Data officer, Xihu public security",
+        "13800000064",
+        Resident(
+            name="钱雨桐",
+            gender="F",
+            birth_date=_D(1990, 3, 21),
+            id_county_code="330106",
+            sequence=142,
+            household_region_code="330106011",
+            household_address=f"{_XIHU}西溪街道西溪花园凌波苑6幢2单元402室",
+        ),
+        XIHU_PUBLIC_SECURITY,
+        StaffRole.Role.DATA_OFFICER,
+        "为本部门的业务系统申请共享数据授权；查看本部门的共享授权",
+        "Ask other departments for data grants for Xihu public security's systems",
+    ),
+    _staff(
+        "city_ga_data_officer",
+        "数据管理员 · 杭州市公安局",
+        "Data officer, Hangzhou public security bureau",
+        "13800000065",
+        Resident(
+            name="冯启航",
+            gender="M",
+            birth_date=_D(1987, 12, 5),
+            id_county_code="330103",
+            sequence=59,
+            household_region_code="330102011",
+            household_address="浙江省杭州市上城区凯旋街道景芳三区12幢1单元502室",
+        ),
+        CITY_PUBLIC_SECURITY,
+        StaffRole.Role.DATA_OFFICER,
+        "审批其他部门对人口、户籍数据的共享申请（西湖公安有一件待审批）",
+        "Decide other departments' requests for population and household data (one is waiting)",
     ),
     _staff(
         "wj_clerk",

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from yiwang.demo.departments import (
+    CITY_PUBLIC_SECURITY,
     DEPARTMENTS,
     DISTRICT_CODE,
     XIHU_HEALTH,
@@ -357,6 +358,12 @@ def persona_work() -> dict[str, Work | None]:
         ),
         id_of("ga_approver"): _public_servant(
             XIHU_PUBLIC_SECURITY, _D(1993, 8, 1), "19800", "215903.10", "11288.40"
+        ),
+        id_of("ga_data_officer"): _public_servant(
+            XIHU_PUBLIC_SECURITY, _D(2014, 8, 1), "14100", "92750.35", "3866.10"
+        ),
+        id_of("city_ga_data_officer"): _public_servant(
+            CITY_PUBLIC_SECURITY, _D(2011, 7, 1), "15800", "121409.60", "5217.45"
         ),
         id_of("wj_clerk"): _public_servant(
             XIHU_HEALTH, _D(2020, 8, 1), "10800", "54212.80", "1984.20"

@@ -756,23 +756,48 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
             systems[system.code] = system
             counts["systems"] += 1
             for grant_spec in spec.get("grants", []):
-                resource = resources[grant_spec["resource"]]
-                if selectors.grants_active(system).filter(resource=resource).exists():
-                    continue
-                grant = AccessGrant.objects.create(
+                grant = access_grant_standing(
                     consumer=system,
-                    resource=resource,
+                    resource=resources[grant_spec["resource"]],
                     fields=grant_spec["fields"],
                     clear_fields=grant_spec.get("clear_fields", []),
                     purpose=grant_spec["purpose"],
                     legal_basis=grant_spec["legal_basis"],
-                    duration_days=grant_spec.get("days", MAX_GRANT_DAYS),
-                    requested_by=None,
+                    days=grant_spec.get("days", MAX_GRANT_DAYS),
+                    comment="standing grant of the platform",
                 )
-                _approve(grant, by=None, comment="standing grant of the platform")
-                counts["grants"] += 1
+                counts["grants"] += grant is not None
     resource_cache_clear()
     return ResourceLoadCounts(**counts)
+
+
+def access_grant_standing(
+    *,
+    consumer: ConsumerSystem,
+    resource: DataResource,
+    fields: Sequence[str],
+    clear_fields: Sequence[str],
+    purpose: str,
+    legal_basis: str,
+    days: int,
+    comment: str,
+) -> AccessGrant | None:
+    """A grant set up by configuration rather than requested (the platform's own systems,
+    demo data), approved at once; None when the consumer already has one in force."""
+    if selectors.grants_active(consumer).filter(resource=resource).exists():
+        return None
+    grant = AccessGrant.objects.create(
+        consumer=consumer,
+        resource=resource,
+        fields=list(fields),
+        clear_fields=list(clear_fields),
+        purpose=purpose,
+        legal_basis=legal_basis,
+        duration_days=days,
+        requested_by=None,
+    )
+    _approve(grant, by=None, comment=comment)
+    return grant
 
 
 def resource_openapi(resource: DataResource) -> dict[str, Any]:

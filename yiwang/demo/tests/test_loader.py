@@ -58,7 +58,7 @@ def _snapshot() -> dict[str, object]:
 
 
 def test_demo_load_creates_each_persona_at_its_level_with_the_registry_name_and_id(loaded):
-    assert User.objects.count() == len(PERSONAS) == 19
+    assert User.objects.count() == len(PERSONAS) == 21
     for persona in PERSONAS:
         user = _user(persona.key)
         assert user.assurance_level == persona.level, persona.key
@@ -89,8 +89,10 @@ def test_only_the_platform_administrator_is_staff_and_superuser(loaded):
     assert not User.objects.filter(is_staff=True).exclude(pk=_user("admin").pk).exists()
 
 
-def test_nine_staff_roles_in_three_departments_and_one_department_admin(loaded):
-    working = StaffRole.objects.exclude(role=StaffRole.Role.DEPARTMENT_ADMIN)
+def test_nine_staff_roles_in_three_departments_one_department_admin_two_data_officers(loaded):
+    working = StaffRole.objects.exclude(
+        role__in=[StaffRole.Role.DEPARTMENT_ADMIN, StaffRole.Role.DATA_OFFICER]
+    )
     by_department = {
         code: Counter(working.filter(department__code=code).values_list("role", flat=True))
         for code in ("330106-GA", "330106-WJ", "330106-RS")
@@ -104,6 +106,11 @@ def test_nine_staff_roles_in_three_departments_and_one_department_admin(loaded):
     department_admin = StaffRole.objects.get(role=StaffRole.Role.DEPARTMENT_ADMIN)
     assert department_admin.user == _user("rs_admin")
     assert department_admin.department.code == "330106-RS"
+    officers = StaffRole.objects.filter(role=StaffRole.Role.DATA_OFFICER)
+    assert {(r.user, r.department.code) for r in officers} == {
+        (_user("ga_data_officer"), "330106-GA"),
+        (_user("city_ga_data_officer"), "330100-GA"),
+    }
     assert all(role.granted_by == _user("admin") for role in StaffRole.objects.all())
     assert all(role.user.assurance_level >= AssuranceLevel.L2 for role in StaffRole.objects.all())
 
@@ -158,8 +165,8 @@ def test_the_registries_hold_the_extra_records(loaded):
     statuses = Counter(PopulationRecord.objects.values_list("status", flat=True))
     legal = Counter(LegalPersonRecord.objects.values_list("status", flat=True))
 
-    # 19 personas, the deceased father, 3 unclaimed residents and 200 more.
-    assert PopulationRecord.objects.count() == 223
+    # 21 personas, the deceased father, 3 unclaimed residents and 200 more.
+    assert PopulationRecord.objects.count() == 225
     assert statuses["deceased"] >= 2
     assert LegalPersonRecord.objects.count() == 21
     assert legal == {"active": 19, "revoked": 1, "deregistered": 1}
@@ -187,9 +194,10 @@ def test_demo_load_twice_changes_nothing(loaded):
 
     assert not summary.changed
     assert _snapshot() == before
-    assert summary.population.unchanged == 223
-    assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 201
-    assert summary.accounts.unchanged == 19
+    assert summary.population.unchanged == 225
+    assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 203
+    assert summary.data_grants.unchanged == summary.data_grants.total > 0
+    assert summary.accounts.unchanged == 21
 
 
 def test_demo_load_again_keeps_a_changed_password_and_restores_a_revoked_agent(loaded):
@@ -214,3 +222,58 @@ def test_demo_load_again_restores_an_edited_registry_record(loaded):
 
     assert summary.population.updated == 1
     assert PopulationRecord.objects.get(id_number=UNCLAIMED_RESIDENTS[1].id_number).name == "邵雨萱"
+
+
+def test_each_workbench_may_read_what_its_items_declare_and_one_request_waits(loaded):
+    from yiwang.exchange.models import AccessGrant
+    from yiwang.exchange.services import (
+        WORKBENCH_SYSTEM,
+        ExchangeRequest,
+        consent_give,
+        exchange_fetch,
+        workbench_consumer,
+    )
+
+    granted = AccessGrant.objects.filter(
+        consumer__code=WORKBENCH_SYSTEM, status=AccessGrant.Status.APPROVED
+    )
+    by_department: dict[str, set[str]] = {}
+    for grant in granted.select_related("consumer__department", "resource"):
+        by_department.setdefault(grant.consumer.department.code, set()).add(grant.resource.code)
+    assert by_department == {
+        "330106-GA": {"birth-medical-record", "household-register", "marriage-record"},
+        "330106-RS": {"social-insurance"},
+        "330106-YB": {"birth-medical-record", "medical-insurance", "social-insurance"},
+        "330100-GJJ": {"housing-fund", "social-insurance"},
+    }
+    household = granted.get(
+        consumer__department__code="330106-GA", resource__code="household-register"
+    )
+    # The union of the fields its three items read; identifiers are not granted in clear.
+    assert "registered_on" in household.fields  # read only by 户口迁移
+    assert "id_number" not in household.clear_fields
+    assert "name" in household.clear_fields
+
+    waiting = AccessGrant.objects.get(status=AccessGrant.Status.REQUESTED)
+    assert (waiting.consumer.code, waiting.resource.code) == ("hukou-system", "population-basic")
+    assert waiting.requested_by == _user("ga_data_officer")
+
+    # With the applicant's consent, 西湖公安's workbench reads the couple's household entry.
+    father = _user("expectant_father")
+    workbench = workbench_consumer(household.consumer.department)
+    consent_give(
+        subject=father,
+        department=workbench.department,
+        resources=[household.resource],
+        purpose="出生登记",
+        days=30,
+    )
+    answer = exchange_fetch(
+        consumer=workbench,
+        request=ExchangeRequest(
+            service="household-register", subject=father.id_number, purpose="出生登记核验"
+        ),
+    )
+    (record,) = answer.records
+    assert record["name"] == father.name
+    assert record["household_number"] == "330106012924"
