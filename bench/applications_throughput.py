@@ -807,15 +807,15 @@ def database_load(*, citizens: int, staff_per_role: int, workdir: Path) -> Peopl
     call_command("createcachetable", verbosity=0)
     regions_load()
     codes = {code.rsplit("-", 1)[0] for code in ITEM_FOLDERS}
+    # Every demo department: the items' and the providers of the data their items read.
     for department in DEPARTMENTS:
-        if department.code in codes:
-            Department.objects.create(
-                code=department.code,
-                name=department.name,
-                kind=department.kind,
-                region=Region.objects.get(code=department.region_code),
-                uscc=department.uscc,
-            )
+        Department.objects.create(
+            code=department.code,
+            name=department.name,
+            kind=department.kind,
+            region=Region.objects.get(code=department.region_code),
+            uscc=department.uscc,
+        )
     catalog_load(root=_catalogue_subset(workdir))
 
     now = datetime.datetime.now(tz=datetime.UTC)
@@ -880,7 +880,12 @@ def _catalogue_subset(workdir: Path) -> Path:
     source = ROOT / "catalog-data"
     root = workdir / "catalog"
     (root / "forms").mkdir(parents=True)
-    for name in ("certificate-types.toml", "life-situations.toml", "standards.toml"):
+    for name in (
+        "certificate-types.toml",
+        "life-situations.toml",
+        "standards.toml",
+        "data-resources.toml",
+    ):
         shutil.copy(source / name, root / name)
     for folder in ("processes", "decisions"):
         shutil.copytree(source / folder, root / folder)

@@ -1,0 +1,610 @@
+"""Signed QR codes in the EU Digital COVID Certificate container (HCERT).
+
+A code is built in layers, and verification peels them off in the same order:
+claims → CWT (a CBOR map: iss 1, exp 4, iat 6, the certificate data under the hcert
+claim -260 → {1: data}) → COSE_Sign1 (tag 18) → zlib → Base45 → text with a prefix
+(``HC1:`` for the EU DCC; the platform's own codes use their own, e.g. ``YW1:``).
+
+Each failure is reported as one ``Verdict``; ``verify`` raises ``SignedQrError``
+carrying it. Every layer is also a function of its own (``unprefix``, ``base45_decode``
+…) so that a conformance suite can check the layers one by one. No Django, no network:
+the trust store is built from certificates or keys the caller already holds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+import base45  # type: ignore[import-untyped]
+import cbor2
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+EU_DCC_PREFIX = "HC1:"
+
+# CWT claim keys (RFC 8392) and the hcert claim of the EU DCC.
+CLAIM_ISSUER = 1
+CLAIM_EXPIRES = 4
+CLAIM_ISSUED_AT = 6
+CLAIM_HCERT = -260
+HCERT_DATA = 1
+
+# COSE header labels (RFC 9052) and tags.
+HEADER_ALG = 1
+HEADER_KID = 4
+TAG_COSE_SIGN1 = 18
+TAG_CWT = 61
+
+# A QR code holds at most 4,296 alphanumeric characters; anything much longer is not one.
+MAX_TEXT_LENGTH = 8192
+# A zlib bomb stops here: real certificate data is a few kilobytes.
+MAX_DECOMPRESSED = 256 * 1024
+
+# EU DCC signing certificates name the certificate types they may sign in their extended
+# key usage. Early versions of the specification printed the OIDs with a stray ".0" after
+# the enterprise arc, and some national signing certificates still carry that form.
+DCC_TEST = "t"
+DCC_VACCINATION = "v"
+DCC_RECOVERY = "r"
+DCC_CERTIFICATE_TYPES = (DCC_TEST, DCC_VACCINATION, DCC_RECOVERY)
+DCC_KEY_USAGE_OIDS: Mapping[str, str] = {
+    "1.3.6.1.4.1.1847.2021.1.1": DCC_TEST,
+    "1.3.6.1.4.1.1847.2021.1.2": DCC_VACCINATION,
+    "1.3.6.1.4.1.1847.2021.1.3": DCC_RECOVERY,
+    "1.3.6.1.4.1.0.1847.2021.1.1": DCC_TEST,
+    "1.3.6.1.4.1.0.1847.2021.1.2": DCC_VACCINATION,
+    "1.3.6.1.4.1.0.1847.2021.1.3": DCC_RECOVERY,
+}
+
+
+class Verdict(enum.StrEnum):
+    NOT_A_QR = "not_a_qr"
+    WRONG_PREFIX = "wrong_prefix"
+    BAD_BASE45 = "bad_base45"
+    BAD_COMPRESSION = "bad_compression"
+    BAD_CBOR = "bad_cbor"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    KEY_NOT_ALLOWED = "key_not_allowed"
+
+
+class SignedQrError(Exception):
+    """A code that does not verify; ``verdict`` says which step failed."""
+
+    def __init__(self, verdict: Verdict, message: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.verdict}: {self.message}"
+
+
+# ---------------------------------------------------------------------------------------
+# Algorithms
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A COSE signature algorithm.
+
+    ``verify(public_key, signature, message)`` raises ``InvalidSignature`` (also for a key
+    of the wrong kind); ``sign(private_key, message)`` returns the COSE signature bytes.
+    """
+
+    cose_id: int
+    name: str
+    verify: Callable[[object, bytes, bytes], None]
+    sign: Callable[[object, bytes], bytes]
+
+
+_P256_BYTES = 32
+
+
+def _es256_verify(key: object, signature: bytes, message: bytes) -> None:
+    if (
+        not isinstance(key, ec.EllipticCurvePublicKey)
+        or not isinstance(key.curve, ec.SECP256R1)
+        or len(signature) != 2 * _P256_BYTES
+    ):
+        raise InvalidSignature
+    # COSE carries r || s; cryptography verifies the DER form.
+    r = int.from_bytes(signature[:_P256_BYTES], "big")
+    s = int.from_bytes(signature[_P256_BYTES:], "big")
+    key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+
+
+def _es256_sign(key: object, message: bytes) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("ES256 needs a P-256 private key")
+    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
+
+
+def _pss() -> padding.PSS:
+    # RFC 8230: the salt is as long as the hash.
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+
+
+def _ps256_verify(key: object, signature: bytes, message: bytes) -> None:
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise InvalidSignature
+    key.verify(signature, message, _pss(), hashes.SHA256())
+
+
+def _ps256_sign(key: object, message: bytes) -> bytes:
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("PS256 needs an RSA private key")
+    return key.sign(message, _pss(), hashes.SHA256())
+
+
+ES256 = Algorithm(cose_id=-7, name="ES256", verify=_es256_verify, sign=_es256_sign)
+PS256 = Algorithm(cose_id=-37, name="PS256", verify=_ps256_verify, sign=_ps256_sign)
+
+# The algorithms this platform signs and verifies with, by COSE id. An SM2/SM3 profile
+# (GB/T 38540) is added here under a private-use id: COSE keeps ids below -65536 for that.
+ALGORITHMS: dict[int, Algorithm] = {ES256.cose_id: ES256, PS256.cose_id: PS256}
+
+
+# ---------------------------------------------------------------------------------------
+# Trust store
+
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def key_id(certificate: x509.Certificate) -> bytes:
+    """The EU DCC kid: the first 8 bytes of SHA-256 over the certificate's DER."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).digest()[:8]
+
+
+def allowed_types_of(certificate: x509.Certificate) -> frozenset[str]:
+    """The DCC types a signing certificate may sign; empty means every type.
+
+    Raises ``ValueError`` when the certificate's extensions cannot be parsed: a key whose
+    limits cannot be read must not be trusted for everything.
+    """
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return frozenset()
+    return frozenset(
+        DCC_KEY_USAGE_OIDS[oid.dotted_string]
+        for oid in usage
+        if oid.dotted_string in DCC_KEY_USAGE_OIDS
+    )
+
+
+def _label_of(certificate: x509.Certificate) -> str:
+    for name in (certificate.subject, certificate.issuer):
+        countries = name.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+        if countries:
+            return str(countries[0].value)
+    common_names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(common_names[0].value) if common_names else ""
+
+
+@dataclass(frozen=True)
+class TrustEntry:
+    """A key trusted to sign codes: the signing certificate's, or a bare key."""
+
+    kid: bytes
+    public_key: PublicKey
+    certificate: x509.Certificate | None = None
+    allowed_types: frozenset[str] = frozenset()  # empty: every type
+    label: str = ""  # issuer or country
+
+    @property
+    def not_before(self) -> datetime.datetime | None:
+        return self.certificate.not_valid_before_utc if self.certificate else None
+
+    @property
+    def not_after(self) -> datetime.datetime | None:
+        return self.certificate.not_valid_after_utc if self.certificate else None
+
+
+class TrustStore:
+    """The keys a verifier trusts, by kid. Held in memory; nothing is fetched."""
+
+    def __init__(self, entries: Iterable[TrustEntry] = ()) -> None:
+        self._entries: dict[bytes, TrustEntry] = {}
+        for entry in entries:
+            self.add(entry)
+
+    @classmethod
+    def from_certificates(
+        cls, certificates: Iterable[x509.Certificate | bytes], *, label: str | None = None
+    ) -> TrustStore:
+        """A store of signing certificates (objects or DER bytes)."""
+        store = cls()
+        for certificate in certificates:
+            store.add_certificate(certificate, label=label)
+        return store
+
+    def add(self, entry: TrustEntry) -> TrustEntry:
+        self._entries[entry.kid] = entry
+        return entry
+
+    def add_certificate(
+        self,
+        certificate: x509.Certificate | bytes,
+        *,
+        label: str | None = None,
+        allowed_types: Iterable[str] | None = None,
+    ) -> TrustEntry:
+        """Trust a signing certificate; its types come from its key usage unless given."""
+        if isinstance(certificate, bytes):
+            certificate = x509.load_der_x509_certificate(certificate)
+        public_key = certificate.public_key()
+        if not isinstance(public_key, PublicKey):
+            raise ValueError(f"unsupported key type {type(public_key).__name__}")
+        return self.add(
+            TrustEntry(
+                kid=key_id(certificate),
+                public_key=public_key,
+                certificate=certificate,
+                allowed_types=(
+                    frozenset(allowed_types)
+                    if allowed_types is not None
+                    else allowed_types_of(certificate)
+                ),
+                label=label if label is not None else _label_of(certificate),
+            )
+        )
+
+    def add_key(
+        self,
+        kid: bytes,
+        public_key: PublicKey,
+        *,
+        label: str = "",
+        allowed_types: Iterable[str] = (),
+    ) -> TrustEntry:
+        """Trust a bare key: no certificate, so no validity period to check against."""
+        return self.add(
+            TrustEntry(
+                kid=kid, public_key=public_key, allowed_types=frozenset(allowed_types), label=label
+            )
+        )
+
+    def get(self, kid: bytes) -> TrustEntry | None:
+        return self._entries.get(kid)
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# ---------------------------------------------------------------------------------------
+# The layers, outside in
+
+
+def unprefix(text: object, prefix: str | tuple[str, ...] = (EU_DCC_PREFIX,)) -> str:
+    """The Base45 text after the prefix."""
+    if not isinstance(text, str) or not text:
+        raise SignedQrError(Verdict.NOT_A_QR, "no QR code text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise SignedQrError(Verdict.NOT_A_QR, "too long for a QR code")
+    prefixes = (prefix,) if isinstance(prefix, str) else prefix
+    for candidate in prefixes:
+        if text.startswith(candidate):
+            return text[len(candidate) :]
+    raise SignedQrError(
+        Verdict.WRONG_PREFIX, f"the code does not start with {' or '.join(prefixes)}"
+    )
+
+
+def base45_decode(text: str) -> bytes:
+    if not text:
+        raise SignedQrError(Verdict.BAD_BASE45, "nothing after the prefix")
+    try:
+        data: bytes = base45.b45decode(text)
+    except ValueError:
+        raise SignedQrError(Verdict.BAD_BASE45, "not valid Base45") from None
+    return data
+
+
+def decompress(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(data, MAX_DECOMPRESSED)
+    except zlib.error:
+        raise SignedQrError(Verdict.BAD_COMPRESSION, "not zlib-compressed data") from None
+    if inflater.unconsumed_tail:
+        raise SignedQrError(Verdict.BAD_COMPRESSION, "the content is too large")
+    if not inflater.eof or inflater.unused_data:
+        raise SignedQrError(Verdict.BAD_COMPRESSION, "the compressed data is truncated or padded")
+    return inflated
+
+
+_CBOR_ERRORS = (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError)
+
+
+def cbor_loads(data: bytes) -> Any:
+    """Exactly one CBOR item: no trailing bytes, no duplicate map keys."""
+    stream = BytesIO(data)
+    value = cbor2.CBORDecoder(stream, allow_duplicate_keys=False).decode()
+    if stream.read(1):
+        raise ValueError("trailing bytes after the CBOR item")
+    return value
+
+
+@dataclass(frozen=True)
+class Sign1:
+    """A decoded COSE_Sign1. ``protected`` keeps the exact bytes the signature covers."""
+
+    protected: bytes
+    protected_header: Mapping[Any, Any]
+    unprotected_header: Mapping[Any, Any]
+    payload: bytes
+    signature: bytes
+
+    def header(self, label: int) -> Any:
+        """A header parameter; the protected header wins."""
+        if label in self.protected_header:
+            return self.protected_header[label]
+        return self.unprotected_header.get(label)
+
+    @property
+    def kid(self) -> bytes | None:
+        kid = self.header(HEADER_KID)
+        return kid if isinstance(kid, bytes) else None
+
+    @property
+    def algorithm(self) -> int | None:
+        alg = self.header(HEADER_ALG)
+        return alg if isinstance(alg, int) and not isinstance(alg, bool) else None
+
+    def to_be_signed(self) -> bytes:
+        """The Sig_structure (RFC 9052 §4.4) with no external data."""
+        return cbor2.dumps(["Signature1", self.protected, b"", self.payload])
+
+
+def cose_decode(data: bytes) -> Sign1:
+    """A COSE_Sign1, tagged 18 or untagged, optionally inside a CWT tag 61."""
+    try:
+        item = cbor_loads(data)
+    except _CBOR_ERRORS:
+        raise SignedQrError(Verdict.BAD_CBOR, "not valid CBOR") from None
+    if isinstance(item, cbor2.CBORTag) and item.tag == TAG_CWT:
+        item = item.value
+    if isinstance(item, cbor2.CBORTag) and item.tag == TAG_COSE_SIGN1:
+        item = item.value
+    if not isinstance(item, list | tuple) or len(item) != 4:
+        raise SignedQrError(Verdict.BAD_CBOR, "not a COSE_Sign1 structure")
+    protected, unprotected, payload, signature = item
+    if not (
+        isinstance(protected, bytes)
+        and isinstance(unprotected, Mapping)
+        and isinstance(payload, bytes)
+        and isinstance(signature, bytes)
+    ):
+        raise SignedQrError(Verdict.BAD_CBOR, "not a COSE_Sign1 structure")
+    try:
+        protected_header = cbor_loads(protected) if protected else {}
+    except _CBOR_ERRORS:
+        raise SignedQrError(Verdict.BAD_CBOR, "the protected header is not valid CBOR") from None
+    if not isinstance(protected_header, Mapping):
+        raise SignedQrError(Verdict.BAD_CBOR, "the protected header is not a map")
+    sign1 = Sign1(protected, protected_header, unprotected, payload, signature)
+    if sign1.header(HEADER_KID) is not None and sign1.kid is None:
+        raise SignedQrError(Verdict.BAD_CBOR, "the kid is not a byte string")
+    return sign1
+
+
+def signature_verify(sign1: Sign1, public_key: object) -> Algorithm:
+    """Check the signature with the signer's key; returns the algorithm used."""
+    alg = sign1.algorithm
+    algorithm = ALGORITHMS.get(alg) if alg is not None else None
+    if algorithm is None:
+        raise SignedQrError(Verdict.BAD_SIGNATURE, f"unsupported signature algorithm {alg}")
+    try:
+        algorithm.verify(public_key, sign1.signature, sign1.to_be_signed())
+    except (InvalidSignature, ValueError):
+        raise SignedQrError(Verdict.BAD_SIGNATURE, "the signature does not verify") from None
+    return algorithm
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The CWT: who issued it, when, until when, and the certificate data."""
+
+    issuer: str | None
+    issued_at: datetime.datetime
+    expires_at: datetime.datetime
+    payload: Mapping[str, Any]
+    raw: Mapping[Any, Any]
+
+
+def _timestamp(claims: Mapping[Any, Any], key: int, name: str) -> datetime.datetime:
+    value = claims.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SignedQrError(Verdict.BAD_CBOR, f"the CWT has no numeric {name} claim")
+    try:
+        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise SignedQrError(Verdict.BAD_CBOR, f"the {name} claim is out of range") from None
+
+
+def cwt_decode(payload: bytes) -> Claims:
+    try:
+        claims = cbor_loads(payload)
+    except _CBOR_ERRORS:
+        raise SignedQrError(Verdict.BAD_CBOR, "the payload is not valid CBOR") from None
+    if not isinstance(claims, Mapping):
+        raise SignedQrError(Verdict.BAD_CBOR, "the payload is not a CWT claims map")
+    hcert = claims.get(CLAIM_HCERT)
+    data = hcert.get(HCERT_DATA) if isinstance(hcert, Mapping) else None
+    if not isinstance(data, Mapping):
+        raise SignedQrError(Verdict.BAD_CBOR, "the CWT holds no certificate data")
+    issuer = claims.get(CLAIM_ISSUER)
+    return Claims(
+        issuer=issuer if isinstance(issuer, str) else None,
+        issued_at=_timestamp(claims, CLAIM_ISSUED_AT, "iat"),
+        expires_at=_timestamp(claims, CLAIM_EXPIRES, "exp"),
+        payload=data,
+        raw=claims,
+    )
+
+
+def validity_check(claims: Claims, *, clock: datetime.datetime, signer: TrustEntry) -> None:
+    """notBefore <= iat <= clock <= exp <= notAfter (the certificate bounds if there is one)."""
+    if clock.tzinfo is None:
+        raise ValueError("clock must be timezone-aware")
+    if clock < claims.issued_at:
+        raise SignedQrError(Verdict.EXPIRED, "not valid yet: issued after the validation time")
+    if clock > claims.expires_at:
+        raise SignedQrError(Verdict.EXPIRED, "expired")
+    if signer.not_before is not None and claims.issued_at < signer.not_before:
+        raise SignedQrError(Verdict.EXPIRED, "issued before the signing certificate became valid")
+    if signer.not_after is not None and claims.expires_at > signer.not_after:
+        raise SignedQrError(Verdict.EXPIRED, "valid longer than its signing certificate")
+
+
+def dcc_type(payload: Mapping[str, Any]) -> str | None:
+    """The EU DCC type ("v", "t" or "r"), or None unless exactly one is present."""
+    present = [kind for kind in DCC_CERTIFICATE_TYPES if kind in payload]
+    return present[0] if len(present) == 1 else None
+
+
+def key_usage_check(signer: TrustEntry, certificate_type: str | None) -> None:
+    if not signer.allowed_types:
+        return
+    if certificate_type not in signer.allowed_types:
+        raise SignedQrError(
+            Verdict.KEY_NOT_ALLOWED,
+            f"the key may sign only {', '.join(sorted(signer.allowed_types))}, "
+            f"not {certificate_type or 'an unknown type'}",
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Verifying and signing
+
+
+@dataclass(frozen=True)
+class Verified:
+    payload: Mapping[str, Any]  # the certificate data
+    issuer: str | None
+    issued_at: datetime.datetime
+    expires_at: datetime.datetime
+    kid: bytes
+    signer: TrustEntry  # the key, its certificate if any, its label
+    algorithm: str
+    certificate_type: str | None
+
+
+def verify(
+    text: str,
+    *,
+    trust: TrustStore,
+    clock: datetime.datetime,
+    prefix: str | tuple[str, ...] = (EU_DCC_PREFIX,),
+    certificate_type: str | None = None,
+    revoked: Callable[[bytes, Mapping[str, Any]], bool] | None = None,
+) -> Verified:
+    """Verify a scanned code at ``clock``; raises ``SignedQrError`` with the verdict.
+
+    ``certificate_type`` is the type the code is checked as against the key's allowed
+    types; when not given it is read from EU DCC data (v, t or r). ``revoked(kid, data)``
+    is asked last, for a code that is otherwise valid.
+    """
+    sign1 = cose_decode(decompress(base45_decode(unprefix(text, prefix))))
+    kid = sign1.kid
+    signer = trust.get(kid) if kid is not None else None
+    if kid is None or signer is None:
+        raise SignedQrError(Verdict.UNKNOWN_KEY, "signed with a key this verifier does not trust")
+    algorithm = signature_verify(sign1, signer.public_key)
+    claims = cwt_decode(sign1.payload)
+    validity_check(claims, clock=clock, signer=signer)
+    kind = certificate_type if certificate_type is not None else dcc_type(claims.payload)
+    key_usage_check(signer, kind)
+    if revoked is not None and revoked(kid, claims.payload):
+        raise SignedQrError(Verdict.REVOKED, "the certificate has been revoked")
+    return Verified(
+        payload=claims.payload,
+        issuer=claims.issuer,
+        issued_at=claims.issued_at,
+        expires_at=claims.expires_at,
+        kid=kid,
+        signer=signer,
+        algorithm=algorithm.name,
+        certificate_type=kind,
+    )
+
+
+def cose_sign1(
+    payload: bytes,
+    *,
+    key: PrivateKey,
+    kid: bytes,
+    algorithm: int = ES256.cose_id,
+    kid_protected: bool = True,
+) -> bytes:
+    """A tagged COSE_Sign1 over ``payload``; the kid goes in the protected header unless
+    ``kid_protected`` is false (the DCC allows either, the protected one saves nothing)."""
+    signer = ALGORITHMS[algorithm]
+    protected_header: dict[int, Any] = {HEADER_ALG: algorithm}
+    unprotected_header: dict[int, Any] = {}
+    (protected_header if kid_protected else unprotected_header)[HEADER_KID] = kid
+    protected = cbor2.dumps(protected_header, canonical=True)
+    to_sign = Sign1(protected, protected_header, unprotected_header, payload, b"").to_be_signed()
+    signature = signer.sign(key, to_sign)
+    return cbor2.dumps(
+        cbor2.CBORTag(TAG_COSE_SIGN1, [protected, unprotected_header, payload, signature]),
+        canonical=True,
+    )
+
+
+def qr_text_encode(cose: bytes, *, prefix: str) -> str:
+    """COSE bytes → zlib → Base45 → prefixed text."""
+    encoded: bytes = base45.b45encode(zlib.compress(cose, 9))
+    return prefix + encoded.decode("ascii")
+
+
+def sign(
+    *,
+    claims: Mapping[str, Any],
+    key: PrivateKey,
+    kid: bytes,
+    prefix: str,
+    issuer: str,
+    issued_at: datetime.datetime,
+    expires_at: datetime.datetime,
+    algorithm: int = ES256.cose_id,
+) -> str:
+    """The QR text for certificate data ``claims``, signed with ``key`` (ES256 by default)."""
+    if not prefix:
+        raise ValueError("a prefix is required")
+    if issued_at.tzinfo is None or expires_at.tzinfo is None:
+        raise ValueError("issued_at and expires_at must be timezone-aware")
+    if expires_at <= issued_at:
+        raise ValueError("expires_at must be after issued_at")
+    cwt = cbor2.dumps(
+        {
+            CLAIM_ISSUER: issuer,
+            CLAIM_ISSUED_AT: int(issued_at.timestamp()),
+            CLAIM_EXPIRES: int(expires_at.timestamp()),
+            CLAIM_HCERT: {HCERT_DATA: dict(claims)},
+        },
+        canonical=True,
+    )
+    return qr_text_encode(cose_sign1(cwt, key=key, kid=kid, algorithm=algorithm), prefix=prefix)
