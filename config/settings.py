@@ -297,6 +297,14 @@ EXCHANGE_PROVIDER_MAX_BYTES = env_int("EXCHANGE_PROVIDER_MAX_BYTES", 1_000_000)
 EXCHANGE_INSTANCE = env_str("EXCHANGE_INSTANCE", "CN-ZJ")
 # The department that runs the platform; its systems are the platform's own modules.
 EXCHANGE_PLATFORM_DEPARTMENT = env_str("EXCHANGE_PLATFORM_DEPARTMENT", "330100-DSJ")
+# E-certificates: the trust anchor's and the departments' private keys (one PEM file each),
+# the prefix of the platform's signed QR codes, and how long a published trust list holds.
+CERTIFICATES_KEY_DIR = Path(
+    env_str("CERTIFICATES_KEY_DIR", str(DATA_DIR / "keys" / "certificates"))
+)
+CERTIFICATES_ANCHOR_NAME = env_str("CERTIFICATES_ANCHOR_NAME", "一网电子证照信任根")
+CERTIFICATES_QR_PREFIX = env_str("CERTIFICATES_QR_PREFIX", "YW1:")
+CERTIFICATES_TRUST_LIST_DAYS = env_int("CERTIFICATES_TRUST_LIST_DAYS", 7)
 # Ed25519 key that signs the exchange log's chain head (created on first use if missing).
 EXCHANGE_LOG_KEY_FILE = Path(
     env_str("EXCHANGE_LOG_KEY_FILE", str(DATA_DIR / "keys" / "exchange-log.pem"))

@@ -18,6 +18,7 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.iso7064 import mod_37_36
 
 from yiwang.core.errors import ValidationFailed
 
@@ -128,3 +129,95 @@ def resident_id_with_check_digit(first17: str) -> str:
 def uscc_with_check_digit(first17: str) -> str:
     """Complete a 17-character credit code body with its GB 32100 check character."""
     return first17 + uscc.calc_check_digit(first17)
+
+
+# ---------------------------------------------------------------------------------------
+# E-certificate identifiers (GB/T 36904-2018 layout)
+
+CERTIFICATE_ID_ROOT = "1.2.156.3005.2"
+_CERTIFICATE_SEGMENT_RE = re.compile(r"[0-9A-Z]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class CertificateId:
+    """``1.2.156.3005.2.<type>.<issuer USCC>.<serial>.<version>.<check>``."""
+
+    type_segment: str
+    issuer_uscc: str
+    serial: str
+    version: str
+
+    @property
+    def check(self) -> str:
+        return str(
+            mod_37_36.calc_check_digit(
+                f"{self.type_segment}{self.issuer_uscc}{self.serial}{self.version}"
+            )
+        )
+
+    def __str__(self) -> str:
+        return ".".join(
+            (
+                CERTIFICATE_ID_ROOT,
+                self.type_segment,
+                self.issuer_uscc,
+                self.serial,
+                self.version,
+                self.check,
+            )
+        )
+
+
+def certificate_type_segment(type_code: str) -> str:
+    """A certificate type code as the identifier's type segment: letters and digits only."""
+    segment = re.sub(r"[^0-9A-Za-z]", "", type_code).upper()
+    if not segment:
+        raise ValueError(f"the type code {type_code!r} has no letters or digits")
+    return segment
+
+
+def certificate_id_build(
+    *, type_code: str, issuer_uscc: str, serial: str, version: int = 1
+) -> CertificateId:
+    """The identifier of a certificate, with its ISO 7064 MOD 37,36 check character."""
+    serial = serial.upper()
+    if not _CERTIFICATE_SEGMENT_RE.fullmatch(serial):
+        raise ValueError(f"the serial {serial!r} must be letters and digits")
+    if not 1 <= version <= 999:
+        raise ValueError("the version must be between 1 and 999")
+    return CertificateId(
+        type_segment=certificate_type_segment(type_code),
+        issuer_uscc=uscc.validate(issuer_uscc),
+        serial=serial,
+        version=f"{version:03d}",
+    )
+
+
+def certificate_id_parse(value: str, *, field: str = "identifier") -> CertificateId:
+    """Check a certificate identifier's layout, issuer code and check character."""
+    text = _normalise(value or "").upper()
+    prefix = f"{CERTIFICATE_ID_ROOT}."
+    parts = text[len(prefix) :].split(".") if text.startswith(prefix) else []
+    if len(parts) != 5 or not all(_CERTIFICATE_SEGMENT_RE.fullmatch(p) for p in parts):
+        raise ValidationFailed.for_field(
+            field,
+            _("This is not an e-certificate identifier (1.2.156.3005.2.…)."),
+            code="certificate_id_format",
+        )
+    type_segment, issuer, serial, version, check = parts
+    if not uscc.is_valid(issuer):
+        raise ValidationFailed.for_field(
+            field,
+            _("The issuer's credit code in this identifier is not valid."),
+            code="certificate_id_issuer",
+        )
+    parsed = CertificateId(
+        type_segment=type_segment, issuer_uscc=issuer, serial=serial, version=version
+    )
+    if len(check) != 1 or parsed.check != check:
+        raise ValidationFailed.for_field(
+            field,
+            _("The check character of this identifier is wrong; please check it."),
+            code="certificate_id_checksum",
+        )
+    return parsed

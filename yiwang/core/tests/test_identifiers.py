@@ -1,4 +1,4 @@
-"""Resident ID numbers (GB 11643) and unified social credit codes (GB 32100)."""
+"""Resident ID numbers (GB 11643), credit codes (GB 32100), e-certificate identifiers."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import pytest
 from django.utils import translation
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from stdnum.cn import uscc
+from stdnum.iso7064 import mod_37_36
 
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.identifiers import (
     ResidentId,
+    certificate_id_build,
+    certificate_id_parse,
     resident_id_parse,
     resident_id_with_check_digit,
     uscc_parse,
@@ -324,3 +328,74 @@ def test_uscc_parse_of_any_text_returns_a_code_or_raises_validation_failed(value
 
     assert error in {None, "required", "uscc_length", "uscc_checksum", "uscc_format"}
     assert error is not None or (len(code) == 18 and code.isascii())
+
+
+# --- e-certificate identifiers (GB/T 36904 layout) -----------------------------------------
+
+
+def _issuer() -> str:
+    body = "11330100MB1A2B3C4"
+    return body + uscc.calc_check_digit(body)
+
+
+def test_a_certificate_identifier_has_the_layout_and_a_mod_37_36_check_character():
+    identifier = certificate_id_build(
+        type_code="CT-JHZ", issuer_uscc=_issuer(), serial="J3301062025002718", version=1
+    )
+
+    text = str(identifier)
+    parts = text.split(".")
+    assert text.startswith("1.2.156.3005.2.CTJHZ.")
+    assert parts[5:9] == ["CTJHZ", _issuer(), "J3301062025002718", "001"]
+    assert mod_37_36.is_valid("".join(parts[5:10]))
+
+
+def test_a_parsed_identifier_round_trips_and_lower_case_is_accepted():
+    identifier = certificate_id_build(type_code="CT-YYZZ", issuer_uscc=_issuer(), serial="a1")
+
+    assert certificate_id_parse(str(identifier).lower()) == identifier
+
+
+def test_every_single_character_change_of_an_identifier_is_caught():
+    text = str(certificate_id_build(type_code="CT-JMHKB", issuer_uscc=_issuer(), serial="77"))
+    start = len("1.2.156.3005.2.")
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    caught = 0
+    for index in range(start, len(text)):
+        if text[index] == ".":
+            continue
+        for replacement in alphabet:
+            if replacement == text[index]:
+                continue
+            changed = text[:index] + replacement + text[index + 1 :]
+            with pytest.raises(ValidationFailed):
+                certificate_id_parse(changed)
+            caught += 1
+    assert caught > 1000
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("", "certificate_id_format"),
+        ("1.2.156.3005.2.CTJHZ.X", "certificate_id_format"),
+        ("2.2.156.3005.2.A.B.C.D.E", "certificate_id_format"),
+        ("1.2.156.3005.2.CT-JHZ.B.C.001.E", "certificate_id_format"),
+        ("1.2.156.3005.2.CTJHZ.91330106MA2B3C4D5X.1.001.A", "certificate_id_issuer"),
+    ],
+)
+def test_malformed_identifiers_get_distinct_errors(value, code):
+    with pytest.raises(ValidationFailed) as caught:
+        certificate_id_parse(value)
+
+    assert caught.value.code == code
+    assert "identifier" in caught.value.fields
+
+
+def test_building_refuses_bad_parts():
+    with pytest.raises(ValueError, match="serial"):
+        certificate_id_build(type_code="CT-JHZ", issuer_uscc=_issuer(), serial="a-1")
+    with pytest.raises(ValueError, match="version"):
+        certificate_id_build(type_code="CT-JHZ", issuer_uscc=_issuer(), serial="1", version=0)
+    with pytest.raises(ValueError, match="type code"):
+        certificate_id_build(type_code="--", issuer_uscc=_issuer(), serial="1")
