@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime
+import io
+import struct
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from PIL import Image
 
 from yiwang.certificates import signedqr
 from yiwang.certificates.qrimage import QrImageError, qr_image_decode, qr_image_encode
@@ -148,6 +151,23 @@ def test_wrong_prefix(trust: TrustStore) -> None:
 @pytest.mark.parametrize("text", ["HC1:", "HC1:abc", "HC1:GGW", "HC1:A"])
 def test_garbage_base45(trust: TrustStore, text: str) -> None:
     assert verdict_of(text, trust) == Verdict.BAD_BASE45
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 309, 20_000])
+def test_base45_decode_round_trips_any_length(size: int) -> None:
+    # 20,000 bytes is longer than any QR code, past the precomputed lane mask.
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    text = base45.b45encode(data).decode()
+
+    assert signedqr.base45_decode(text) == data
+    assert signedqr.base45_decode(text + "\n") == data
+
+
+@pytest.mark.parametrize("text", [":::", "GGW:", "AB\u00e9", "ab"])
+def test_base45_decode_refuses_a_group_out_of_range_or_foreign_characters(text: str) -> None:
+    with pytest.raises(SignedQrError) as caught:
+        signedqr.base45_decode(text)
+    assert caught.value.verdict == Verdict.BAD_BASE45
 
 
 def test_base45_of_data_that_is_not_zlib(trust: TrustStore) -> None:
@@ -316,6 +336,25 @@ def test_kid_in_the_unprotected_header_is_accepted(
     assert signedqr.verify(wrap(cose), trust=trust, clock=CLOCK).kid == kid
 
 
+@pytest.mark.parametrize(
+    "algorithm",
+    [2**20000, -(2**20000), 2**64],
+    ids=["huge-bignum", "huge-negative-bignum", "just-above-a-cbor-int"],
+)
+def test_bignum_algorithm_id_is_an_unsupported_algorithm(
+    certificate: x509.Certificate, trust: TrustStore, algorithm: int
+) -> None:
+    # Found by fuzzing: the error message printed the id, and str() refuses 6,000 digits.
+    protected = cbor2.dumps({1: algorithm, 4: signedqr.key_id(certificate)})
+    cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, b"", b"\0" * 64]))
+
+    with pytest.raises(SignedQrError) as caught:
+        signedqr.verify(wrap(cose), trust=trust, clock=CLOCK)
+
+    assert caught.value.verdict == Verdict.BAD_SIGNATURE
+    assert caught.value.message == "unsupported signature algorithm None"
+
+
 def test_ps256_with_an_rsa_key() -> None:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     trust = TrustStore()
@@ -353,3 +392,76 @@ def test_qr_image_round_trip(
 def test_qr_image_decode_refuses_what_is_not_a_picture(image: bytes) -> None:
     with pytest.raises(QrImageError):
         qr_image_decode(image)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+
+
+def test_qr_image_decode_refuses_a_png_with_a_broken_chunk() -> None:
+    # Found by fuzzing: Pillow reports a chunk it cannot parse as SyntaxError.
+    with Image.open(io.BytesIO(qr_image_encode("HC1:NCF"))) as picture:
+        rows = picture.convert("L").tobytes()
+        width, height = picture.size
+    pixels = zlib.compress(
+        b"".join(b"\0" + rows[y * width : (y + 1) * width] for y in range(height))
+    )
+    half = len(pixels) // 2
+    broken = (
+        png_header(width, height)
+        + png_chunk(b"IDAT", pixels[:half])
+        + struct.pack(">I", len(pixels) - half)
+        + b"\0IEN"  # the second chunk's type, damaged
+        + pixels[half:]
+    )
+
+    with pytest.raises(QrImageError, match="damaged or truncated") as caught:
+        qr_image_decode(broken)
+
+    assert isinstance(caught.value.__cause__, SyntaxError)
+
+
+def test_qr_image_decode_refuses_a_png_with_a_short_header_chunk() -> None:
+    # Found by fuzzing: Pillow raises ValueError for an IHDR chunk under 13 bytes.
+    with pytest.raises(QrImageError, match="not a PNG or JPEG picture"):
+        qr_image_decode(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", b"\0\0\0\1\0\0\0\1\x08"))
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(5001, 5000), (10_000, 10_000), (20_000, 10_000)],
+    ids=["above-our-limit", "above-pillow-warning", "above-pillow-error"],
+)
+def test_qr_image_decode_refuses_a_picture_with_too_many_pixels(width: int, height: int) -> None:
+    # Between Pillow's two limits it only warns; where warnings are errors (as in this suite)
+    # the warning used to escape as an exception of its own.
+    picture = png_header(width, height) + png_chunk(b"IEND", b"")
+
+    with pytest.raises(QrImageError, match="too large"):
+        qr_image_decode(picture)
+
+
+@pytest.mark.parametrize("image_format", ["GIF", "BMP", "TIFF", "WEBP"])
+def test_qr_image_decode_reads_only_png_and_jpeg(image_format: str) -> None:
+    with Image.open(io.BytesIO(qr_image_encode("HC1:NCF"))) as picture:
+        buffer = io.BytesIO()
+        picture.convert("L").save(buffer, format=image_format)
+
+    with pytest.raises(QrImageError, match="not a PNG or JPEG picture"):
+        qr_image_decode(buffer.getvalue())
+
+
+def test_qr_image_decode_reads_a_jpeg(
+    key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
+) -> None:
+    text = make_code(key, signedqr.key_id(certificate))
+    with Image.open(io.BytesIO(qr_image_encode(text))) as picture:
+        buffer = io.BytesIO()
+        picture.convert("RGB").save(buffer, format="JPEG")
+
+    assert qr_image_decode(buffer.getvalue()) == text
