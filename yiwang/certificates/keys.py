@@ -13,7 +13,6 @@ COSE_Sign1 (the signed-QR core's container) over a CBOR map.
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from django.utils import timezone
 
 from yiwang.certificates import signedqr
 from yiwang.certificates.models import SigningKey
+from yiwang.core.keyfiles import private_key_read, private_key_write
 from yiwang.identity.models import Department
 
 ANCHOR_KEY_FILE = "anchor.pem"
@@ -48,21 +48,9 @@ def _key_dir() -> Path:
     return Path(settings.CERTIFICATES_KEY_DIR)
 
 
-def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
-
-
 def _read_private(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        loaded = private_key_read(path)
     except FileNotFoundError as exc:
         raise KeyUnavailable(f"the private key {path.name} is missing from {path.parent}") from exc
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):
@@ -128,7 +116,7 @@ def trust_anchor() -> Anchor:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, key)
+    private_key_write(key_path, key)
     certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return Anchor(key=key, certificate=certificate)
 
@@ -179,7 +167,7 @@ def signing_key_create(
         .sign(anchor.key, hashes.SHA256())
     )
     kid = signedqr.key_id(certificate).hex()
-    _write_private(_key_dir() / f"{kid}.pem", key)
+    private_key_write(_key_dir() / f"{kid}.pem", key)
     return SigningKey.objects.create(
         department=department,
         kid=kid,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from yiwang.core.keyfiles import private_key_read, private_key_write
 from yiwang.exchange.models import (
     GENESIS_HASH,
     ExchangeLogCheckpoint,
@@ -126,18 +126,10 @@ def _head_locked() -> ExchangeLogHead:
 def _private_key() -> Ed25519PrivateKey:
     path = Path(settings.EXCHANGE_LOG_KEY_FILE)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
+        private_key_write(path, key)
         return key
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    loaded = private_key_read(path)
     if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
     return loaded

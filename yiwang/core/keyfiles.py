@@ -1,0 +1,27 @@
+"""Private keys kept as PEM files readable by their owner only (the platform's own keys)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+
+def private_key_write(path: Path, key: PrivateKeyTypes) -> None:
+    """Write a new key file (mode 0600); an existing file is never overwritten."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+
+
+def private_key_read(path: Path) -> PrivateKeyTypes:
+    """The key in a PEM file; FileNotFoundError when there is none."""
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
