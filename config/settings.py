@@ -305,6 +305,16 @@ CERTIFICATES_KEY_DIR = Path(
 CERTIFICATES_ANCHOR_NAME = env_str("CERTIFICATES_ANCHOR_NAME", "一网电子证照信任根")
 CERTIFICATES_QR_PREFIX = env_str("CERTIFICATES_QR_PREFIX", "YW1:")
 CERTIFICATES_TRUST_LIST_DAYS = env_int("CERTIFICATES_TRUST_LIST_DAYS", 7)
+# A wallet QR code is signed when shown and valid this long (a screenshot soon goes stale);
+# a printed PDF's code is valid as long as the certificate and the signing key.
+CERTIFICATES_QR_MINUTES = env_int("CERTIFICATES_QR_MINUTES", 24 * 60)
+# Other regions' platforms whose certificates this one accepts: a folder each, holding
+# anchor.crt, trust-list.cose and revocation/*.cose (docs/operations.md).
+CERTIFICATES_PEER_DIR = Path(
+    env_str("CERTIFICATES_PEER_DIR", str(DATA_DIR / "certificates" / "peers"))
+)
+# A signed revocation list must be fetched again after this many hours.
+CERTIFICATES_REVOCATION_LIST_HOURS = env_int("CERTIFICATES_REVOCATION_LIST_HOURS", 24)
 # Ed25519 key that signs the exchange log's chain head (created on first use if missing).
 EXCHANGE_LOG_KEY_FILE = Path(
     env_str("EXCHANGE_LOG_KEY_FILE", str(DATA_DIR / "keys" / "exchange-log.pem"))

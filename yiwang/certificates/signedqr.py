@@ -289,6 +289,13 @@ class TrustStore:
     def get(self, kid: bytes) -> TrustEntry | None:
         return self._entries.get(kid)
 
+    def entries(self) -> list[TrustEntry]:
+        return list(self._entries.values())
+
+    def update(self, other: TrustStore) -> None:
+        """Trust every key of another store too (another region's trust list)."""
+        self._entries.update(other._entries)
+
     def __contains__(self, kid: object) -> bool:
         return kid in self._entries
 
@@ -567,13 +574,14 @@ def verify(
     trust: TrustStore,
     clock: datetime.datetime,
     prefix: str | tuple[str, ...] = (EU_DCC_PREFIX,),
-    certificate_type: str | None = None,
+    certificate_type: str | Callable[[Mapping[str, Any]], str | None] | None = None,
     revoked: Callable[[bytes, Mapping[str, Any]], bool] | None = None,
 ) -> Verified:
     """Verify a scanned code at ``clock``; raises ``SignedQrError`` with the verdict.
 
     ``certificate_type`` is the type the code is checked as against the key's allowed
-    types; when not given it is read from EU DCC data (v, t or r). ``revoked(kid, data)``
+    types, or a function that reads it from the certificate data; when not given it is
+    read from EU DCC data (v, t or r). ``revoked(kid, data)``
     is asked last, for a code that is otherwise valid.
     """
     sign1 = cose_decode(decompress(base45_decode(unprefix(text, prefix))))
@@ -584,7 +592,12 @@ def verify(
     algorithm = signature_verify(sign1, signer.public_key)
     claims = cwt_decode(sign1.payload)
     validity_check(claims, clock=clock, signer=signer)
-    kind = certificate_type if certificate_type is not None else dcc_type(claims.payload)
+    if callable(certificate_type):
+        kind = certificate_type(claims.payload)
+    elif certificate_type is not None:
+        kind = certificate_type
+    else:
+        kind = dcc_type(claims.payload)
     key_usage_check(signer, kind)
     if revoked is not None and revoked(kid, claims.payload):
         raise SignedQrError(Verdict.REVOKED, "the certificate has been revoked")

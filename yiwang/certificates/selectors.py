@@ -1,0 +1,71 @@
+"""Reads of certificates: a holder's wallet, what a department has been shown, uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from yiwang.certificates.models import (
+    Certificate,
+    CertificateAuthorisation,
+    CertificateType,
+    CertificateUse,
+)
+from yiwang.certificates.services import holder_identifiers_of
+from yiwang.identity.models import User
+
+
+def certificates_of_holder(user: User) -> QuerySet[Certificate]:
+    """The wallet: the user's certificates and those of organisations she acts for."""
+    return (
+        Certificate.objects.filter(holder_identifier__in=holder_identifiers_of(user))
+        .select_related("certificate_type", "issuer")
+        .order_by("holder_kind", "certificate_type__code", "-issued_on")
+    )
+
+
+def certificates_valid_of(
+    holder_identifier: str, type_codes: Iterable[str]
+) -> QuerySet[Certificate]:
+    """A holder's certificates of these types that are valid today."""
+    today = timezone.localdate()
+    return (
+        Certificate.objects.filter(
+            holder_identifier=holder_identifier,
+            certificate_type__code__in=list(type_codes),
+            status=Certificate.Status.VALID,
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .select_related("certificate_type", "issuer")
+        .order_by("-issued_on", "-pk")
+    )
+
+
+def authorisations_of_certificate(certificate: Certificate) -> QuerySet[CertificateAuthorisation]:
+    return certificate.authorisations.select_related("department").order_by("-created_at")
+
+
+def uses_of_certificate(certificate: Certificate) -> QuerySet[CertificateUse]:
+    return certificate.uses.select_related("authorisation").order_by("-used_at")
+
+
+def authorisations_for_departments(
+    department_ids: Iterable[int],
+) -> QuerySet[CertificateAuthorisation]:
+    """Certificates shared with these departments and still readable."""
+    return (
+        CertificateAuthorisation.objects.filter(
+            department_id__in=list(department_ids),
+            revoked_at__isnull=True,
+            valid_until__gte=timezone.localdate(),
+            certificate__status=Certificate.Status.VALID,
+        )
+        .select_related("certificate__certificate_type", "department")
+        .order_by("-created_at")
+    )
+
+
+def certificate_type_get(code: str) -> CertificateType | None:
+    return CertificateType.objects.filter(code=code).first()
