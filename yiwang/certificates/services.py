@@ -39,8 +39,9 @@ from yiwang.identity.models import Department, Organisation, OrganisationAgent, 
 
 # The CWT's certificate data (claim -260 / 1) of the platform's own codes.
 PAYLOAD_VERSION = 1
-# Fields holding a person's identifier are masked in a QR code (and wherever not needed).
-MASKED_FIELDS = frozenset({"id_number", "holder_id_number", "father_id_number", "mother_id_number"})
+# Fields holding a person's ID number (``id_number``, ``spouse_id_number`` …) are masked in
+# a QR code, as everywhere the full number is not needed.
+MASKED_SUFFIX = "id_number"
 IMPORT_MAX_ROWS = 50_000
 PURPOSE_MAX = 200
 
@@ -400,7 +401,7 @@ def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) ->
 def qr_payload(certificate: Certificate) -> dict[str, Any]:
     """What a verifier reads from the code: type, identifier, holder, data, issuer."""
     data = {
-        name: (mask_id_number(value) if name in MASKED_FIELDS else value)
+        name: (mask_id_number(value) if name.endswith(MASKED_SUFFIX) else value)
         for name, value in certificate.data.items()
     }
     holder_id = (
