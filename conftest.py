@@ -75,6 +75,14 @@ def _cache_cleared() -> Iterator[None]:
     resource_cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _certificate_keys_isolated(settings: Any, tmp_path_factory: Any) -> None:
+    """Certificate keys made by a test live in a temporary folder, never under var/."""
+    folder = tmp_path_factory.mktemp("certificate-keys")
+    settings.CERTIFICATES_KEY_DIR = folder / "keys"
+    settings.CERTIFICATES_PEER_DIR = folder / "peers"
+
+
 @pytest.fixture
 def regions(db: None) -> None:
     """Make sure the regions are loaded; they are, unless a flush without signal removed them."""

@@ -42,7 +42,8 @@ from yiwang.applications.workflow import (
 )
 from yiwang.catalog.models import ServiceItem, ServiceItemVersion
 from yiwang.catalog.selectors import service_item_available_from
-from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiwang.certificates import services as certificate_services
+from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, YiwangError
 from yiwang.core.workdays import calendar
 from yiwang.core.workflow import STEP_OUTCOMES
 from yiwang.exchange import selectors as exchange_selectors
@@ -756,9 +757,78 @@ def task_complete(
             data={"items": items} if items else None,
         )
         _notify_outcome(application, outcome, comment, items)
+        if application.status == Status.COMPLETED and application.decision != "denied":
+            _result_issue(application, staff)
         if application.status in CLOSED:
             _closed(application)
     return application
+
+
+def _result_value(application: Application, source: str) -> str:
+    organisation = application.organisation
+    if source.startswith("form."):
+        value = application.form_data.get(source[len("form.") :])
+        return "" if value is None else str(value)
+    values = {
+        "applicant.name": application.applicant.name,
+        "applicant.id_number": application.applicant.id_number or "",
+        "organisation.name": organisation.name if organisation else "",
+        "organisation.uscc": organisation.uscc if organisation else "",
+        "application.number": application.number or "",
+        "issuer.name": str(application.snapshot["department"]["name"]),
+        "issued_on": timezone.localdate().isoformat(),
+    }
+    return values[source]
+
+
+def _result_issue(application: Application, staff: User) -> None:
+    """制证: the favourable result of an item that issues a certificate issues it, in the
+    same transaction as the step that completes the application."""
+    result = application.snapshot.get("result") or {}
+    if not result:
+        return
+    if result["holder"] == "organisation":
+        if application.organisation is None:
+            return
+        holder = ("organisation", application.organisation.uscc, application.organisation.name)
+    else:
+        holder = ("person", application.applicant.id_number or "", application.applicant.name)
+    data = {name: _result_value(application, source) for name, source in result["fields"].items()}
+    try:
+        certificate = certificate_services.certificate_issue(
+            certificate_type=result["certificate_type"],
+            issuer=application.department,
+            holder_kind=holder[0],
+            holder_identifier=holder[1],
+            holder_name=holder[2],
+            data={name: value for name, value in data.items() if value},
+            number=application.number or "",
+            source=f"application:{application.number}",
+        )
+    except YiwangError as exc:
+        logger.warning("Certificate not issued for application %s: %s", application.pk, exc)
+        raise Conflict(
+            _("The certificate of this result cannot be issued: %(reason)s")
+            % {"reason": exc.message},
+            code="certificate_not_issued",
+        ) from exc
+    _event(
+        application,
+        action="certificate_issued",
+        actor=staff,
+        data={
+            "certificate_id": certificate.pk,
+            "identifier": certificate.identifier,
+            "type": result["certificate_type_name"],
+        },
+    )
+    notify(
+        user=application.applicant,
+        application=application,
+        title=_("Your %(type)s has been issued") % {"type": result["certificate_type_name"]},
+        body=_("Application %(number)s: the e-certificate is in My certificates.")
+        % {"number": application.number},
+    )
 
 
 def _supplement_items_parse(

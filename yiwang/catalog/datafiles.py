@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +363,7 @@ class ItemSpec:
     decisions: list[str]
     materials: list[dict[str, Any]]
     data_reads: list[dict[str, Any]]
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 ITEM_KEYS = (
@@ -391,8 +392,20 @@ ITEM_KEYS = (
     "decisions",
     "materials",
     "data_reads",
+    "result",
 )
 DATA_READ_KEYS = ("resource", "fields", "purpose")
+RESULT_KEYS = ("certificate_type", "fields")
+# Where a result certificate's field takes its value from (see catalog-data/README.md).
+RESULT_SOURCES = (
+    "applicant.name",
+    "applicant.id_number",
+    "organisation.name",
+    "organisation.uscc",
+    "application.number",
+    "issuer.name",
+    "issued_on",
+)
 MATERIAL_KEYS = (
     "code",
     "name",
@@ -499,6 +512,21 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
                 "purpose": d.text("purpose", max_length=200),
             }
         )
+    result: dict[str, Any] = {}
+    result_table = data.get("result")
+    if result_table is not None:
+        if not isinstance(result_table, dict):
+            f.problem("result", _("Give a table ([result])."))
+        else:
+            r = _Fields(result_table, path, problems, prefix="result.")
+            r.only(RESULT_KEYS)
+            fields = result_table.get("fields")
+            if not isinstance(fields, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+            ):
+                r.problem("fields", _("Give a table of certificate field = source."))
+                fields = {}
+            result = {"certificate_type": r.text("certificate_type"), "fields": dict(fields)}
     return ItemSpec(
         path=path,
         values=values,
@@ -510,6 +538,7 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
         decisions=f.text_list("decisions"),
         materials=materials,
         data_reads=data_reads,
+        result=result,
     )
 
 
@@ -694,6 +723,7 @@ def catalog_read(root: Path) -> CatalogData:
                     _("No certificate type has the code %(code)r.") % {"code": certificate},
                 )
         _data_reads_check(spec, resources, problem)
+        _result_check(spec, certificate_types, forms, department, problem)
         if spec.form and spec.form not in form_files:
             problem("form", _("There is no file forms/%(name)s.json.") % {"name": spec.form})
         _process_check(spec, processes, decisions, problem)
@@ -709,6 +739,72 @@ def catalog_read(root: Path) -> CatalogData:
         decisions=decisions,
         departments=departments,
     )
+
+
+def _result_check(
+    spec: ItemSpec,
+    certificate_types: Mapping[str, Mapping[str, Any]],
+    forms: Mapping[str, tuple[Any, Any]],
+    department: Department | None,
+    problem: Callable[[str, str], None],
+) -> None:
+    """The certificate an item's result issues: its type, holder, issuer and field sources."""
+    if not spec.result or not spec.result.get("certificate_type"):
+        return
+    code = spec.result["certificate_type"]
+    kind = certificate_types.get(code)
+    if kind is None:
+        stored = CertificateType.objects.filter(code=code).first()
+        if stored is not None:
+            kind = {
+                "fields": stored.fields,
+                "holder": stored.holder,
+                "issuer_kind": stored.issuer_kind,
+            }
+    if kind is None:
+        problem(
+            "result.certificate_type",
+            _("No certificate type has the code %(code)r.") % {"code": code},
+        )
+        return
+    target = spec.values.get("target")
+    if kind["holder"] == "organisation" and target != "organisation":
+        problem(
+            "result.certificate_type",
+            _("A certificate for organisations needs an item for organisations."),
+        )
+    if kind["holder"] == "person" and target == "organisation":
+        problem(
+            "result.certificate_type", _("A certificate for persons needs an item for persons.")
+        )
+    if department is not None and department.kind != kind["issuer_kind"]:
+        problem(
+            "result.certificate_type",
+            _("%(code)s is issued by %(kind)s departments.")
+            % {"code": code, "kind": kind["issuer_kind"]},
+        )
+    schema = forms.get(spec.form, ({}, {}))[0]
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    if not spec.result["fields"]:
+        problem("result.fields", _("Name at least one field."))
+    for name, source in spec.result["fields"].items():
+        if name not in kind["fields"]:
+            problem(
+                f"result.fields.{name}",
+                _("%(code)s has no field %(field)s.") % {"code": code, "field": name},
+            )
+        if source.startswith("form."):
+            if source[len("form.") :] not in properties:
+                problem(
+                    f"result.fields.{name}",
+                    _("The form has no field %(field)s.") % {"field": source[len("form.") :]},
+                )
+        elif source not in RESULT_SOURCES:
+            problem(
+                f"result.fields.{name}",
+                _("%(source)r is not a source: use form.<field> or one of %(sources)s.")
+                % {"source": source, "sources": ", ".join(RESULT_SOURCES)},
+            )
 
 
 def _reference_checker(

@@ -117,6 +117,9 @@ class ServiceItem(models.Model):
     # Registry data the department reads through the exchange to process an application:
     # [{"resource": <data resource code>, "fields": [<field>, …], "purpose": <text>}].
     data_reads = models.JSONField(_("data read through the exchange"), default=list, blank=True)
+    # The certificate a favourable result issues (制证): {"certificate_type": <code>,
+    # "fields": {<certificate field>: "form.<field>" | "applicant.name" | …}}; {} for none.
+    result = models.JSONField(_("result certificate"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )

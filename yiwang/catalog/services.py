@@ -168,6 +168,21 @@ def _snapshot(item: ServiceItem) -> dict[str, Any]:
         "process_id": item.bpmn_process_id,
         "dmn_xmls": list(item.dmn_xml),
         "data_reads": _data_reads_snapshot(item.data_reads),
+        "result": _result_snapshot(item.result),
+    }
+
+
+def _result_snapshot(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The certificate the result issues, with its type's name and holder kind."""
+    code = result.get("certificate_type") if result else None
+    kind = CertificateType.objects.filter(code=code).first() if code else None
+    if kind is None:
+        return {}
+    return {
+        "certificate_type": kind.code,
+        "certificate_type_name": kind.name,
+        "holder": kind.holder,
+        "fields": dict(result.get("fields") or {}),
     }
 
 
@@ -350,6 +365,7 @@ def _item_write(spec: ItemSpec, catalog: CatalogData, result: CatalogLoadResult)
         "bpmn_xml": catalog.processes[spec.process],
         "dmn_xml": [catalog.decisions[name] for name in spec.decisions],
         "data_reads": spec.data_reads,
+        "result": spec.result,
     }
     item, outcome = _upsert(ServiceItem, {"code": spec.values["code"]}, values)
     situations = set(
