@@ -143,9 +143,11 @@ class SchemaForm(Form):
         *args: Any,
         form_data: Mapping[str, Any] | None = None,
         only: Iterable[str] | None = None,
+        prefilled: Mapping[str, Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        prefilled = prefilled or {}
         self.schema = schema
         properties: Mapping[str, Any] = schema.get("properties") or {}
         required = set(schema.get("required") or [])
@@ -160,6 +162,17 @@ class SchemaForm(Form):
             )
             if form_data and name in form_data:
                 self.initial[name] = _initial(form_data[name])
+            filled = prefilled.get(name)
+            if filled is not None:
+                # 免填写: say where the value came from; a verified value cannot be changed.
+                field = self.fields[name]
+                note = _("Filled in from: %(source)s") % {"source": filled.get("source", "")}
+                field.help_text = f"{note}。{field.help_text}" if field.help_text else note
+                if filled.get("locked") and name in self.initial:
+                    field.disabled = True
+                    field.widget.attrs["data-prefilled"] = "locked"
+                else:
+                    field.widget.attrs["data-prefilled"] = "editable"
 
     def form_data(self, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The cleaned values converted to the schema's types, over ``base``.

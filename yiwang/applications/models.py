@@ -68,6 +68,9 @@ class Application(models.Model):
     # The decision once made: "granted" or "denied" (the status moves on to completed).
     decision = models.CharField(_("decision"), max_length=16, blank=True)
     form_data = models.JSONField(_("form data"), default=dict, blank=True)
+    # 免填写: the fields filled from government data, {field: {"source": …, "locked": …}};
+    # locked ones keep their value whatever is posted.
+    prefilled = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     workflow_state = models.JSONField(default=dict, blank=True)
     # Deadline bookkeeping: working days are counted from acceptance and paused while a
@@ -135,6 +138,8 @@ class ApplicationMaterial(models.Model):
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     # When an e-certificate proves the material instead of a file (免提交).
+    # 免提交: a material proved by the applicant's e-certificate (its GB/T 36904 identifier)
+    # instead of a file.
     certificate_ref = models.CharField(max_length=100, blank=True)
     supplement_round = models.PositiveSmallIntegerField(default=0)
     uploaded_at = models.DateTimeField(default=timezone.now)

@@ -35,6 +35,7 @@ from yiwang.applications.models import (
     SupplementRequest,
     WorkTask,
 )
+from yiwang.applications.prefill import Prefilled, form_prefill
 from yiwang.applications.workflow import (
     ProcessRunner,
     WorkflowError,
@@ -42,6 +43,7 @@ from yiwang.applications.workflow import (
 )
 from yiwang.catalog.models import ServiceItem, ServiceItemVersion
 from yiwang.catalog.selectors import service_item_available_from
+from yiwang.certificates import selectors as certificate_selectors
 from yiwang.certificates import services as certificate_services
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, YiwangError
 from yiwang.core.workdays import calendar
@@ -229,8 +231,15 @@ def application_draft_create(
     organisation_id: int | None = None,
     idempotency_key: str = "",
     applied_from_region_code: str = "",
+    prefilled: Mapping[str, Prefilled] | None = None,
 ) -> Application:
-    """Start an application for a published item; the same key returns the same draft."""
+    """Start an application for a published item; the same key returns the same draft.
+
+    The form starts from what the government knows of the applicant (``prefill``): locked
+    values replace whatever was posted for those fields; materials her certificates prove
+    are attached as those certificates. ``prefilled`` is the prefill the caller already
+    made for this request (so the registries are read once), computed here when None.
+    """
     if idempotency_key:
         existing = Application.objects.filter(
             applicant=applicant, idempotency_key=idempotency_key
@@ -261,7 +270,14 @@ def application_draft_create(
             _("This service can only be applied for in its own region."), code="not_cross_region"
         )
     organisation = _acting_organisation(applicant, organisation_id, item)
+    if prefilled is None:
+        prefilled = form_prefill(
+            applicant=applicant, organisation=organisation, snapshot=item.current_version.snapshot
+        )
     data = dict(form_data or {})
+    for name, filled in prefilled.items():
+        if filled.locked or name not in data:
+            data[name] = filled.value
     _form_size_check(data)
     try:
         with transaction.atomic():
@@ -274,9 +290,11 @@ def application_draft_create(
                 region_code=item.region_code,
                 applied_from_region_code="" if from_region == item.region_code else from_region,
                 form_data=data,
+                prefilled={name: filled.as_json() for name, filled in prefilled.items()},
                 idempotency_key=idempotency_key,
             )
             _event(application, action="draft", actor=applicant, to_status=Status.DRAFT)
+            _certificates_attach(application)
     except IntegrityError:
         # A concurrent request with the same key won the race: return its draft.
         return Application.objects.get(applicant=applicant, idempotency_key=idempotency_key)
@@ -302,6 +320,9 @@ def application_draft_update(
         application = _lock(application)
         if application.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
             raise Conflict(_("Only a draft or an application awaiting supplement can be edited."))
+        for name, meta in application.prefilled.items():
+            if meta.get("locked") and name in application.form_data:
+                data[name] = application.form_data[name]
         application.form_data = data
         application.save(update_fields=["form_data", "updated_at"])
     return application
@@ -388,6 +409,52 @@ def application_material_remove(
         material.save(update_fields=["superseded_at"])
 
 
+CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
+
+
+def _certificates_attach(application: Application) -> None:
+    """免提交: each material a valid certificate of the applicant (or of the organisation
+    she applies for) proves is attached as that certificate; one that has since been
+    revoked or has expired is taken off again, so the material shows as missing."""
+    typed = {
+        m["code"]: m["certificate_type"]
+        for m in application.snapshot.get("materials", [])
+        if m.get("certificate_type")
+    }
+    if not typed:
+        return
+    holders = [application.applicant.id_number or ""]
+    if application.organisation is not None:
+        holders.append(application.organisation.uscc)
+    valid: dict[str, Any] = {}  # type code → the newest valid certificate
+    valid_ids: set[str] = set()
+    for holder in filter(None, holders):
+        for certificate in certificate_selectors.certificates_valid_of(holder, typed.values()):
+            valid.setdefault(certificate.certificate_type.code, certificate)
+            valid_ids.add(certificate.identifier)
+    current = {
+        m.material_code: m
+        for m in application.materials.filter(superseded_at__isnull=True).order_by("pk")
+    }
+    for code, type_code in typed.items():
+        attached = current.get(code)
+        if attached is not None and attached.certificate_ref not in valid_ids | {""}:
+            attached.superseded_at = timezone.now()
+            attached.save(update_fields=["superseded_at"])
+            attached = None
+        if attached is None and type_code in valid:
+            certificate = valid[type_code]
+            ApplicationMaterial.objects.create(
+                application=application,
+                material_code=code,
+                original_name=certificate.certificate_type.name[:255],
+                content_type=CERTIFICATE_CONTENT_TYPE,
+                certificate_ref=certificate.identifier,
+                supplement_round=application.supplement_requests.count(),
+                uploaded_by=application.applicant,
+            )
+
+
 def _missing_materials(application: Application) -> list[str]:
     provided = set(
         application.materials.filter(superseded_at__isnull=True)
@@ -430,6 +497,7 @@ def application_submit(
             raise Conflict(_("This application can no longer be submitted."))
         version = application.version
         errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
+        _certificates_attach(application)
         missing = _missing_materials(application)
         if missing:
             errors.setdefault("materials", []).append(

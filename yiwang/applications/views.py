@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yiwang.applications import selectors, services
+from yiwang.applications import prefill, selectors, services
 from yiwang.applications.forms import (
     ApplyForm,
     MaterialUploadForm,
@@ -50,7 +50,7 @@ from yiwang.catalog.models import ServiceItem, Target
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.identity import selectors as identity_selectors
 from yiwang.identity.decorators import staff_required
-from yiwang.identity.models import StaffRole, User
+from yiwang.identity.models import Organisation, StaffRole, User
 
 PAGE_SIZE = 20
 # ``removable_round`` of a page where no file may be removed (no round has this number).
@@ -110,12 +110,25 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
     organisation_required = item.target == Target.ORGANISATION
     status = 200
     page_errors: list[str] = []
+    apply_form = ApplyForm(
+        request.POST if request.method == "POST" else None,
+        organisations=organisations,
+        organisation_required=organisation_required,
+    )
+    # 免填写: what the government knows of her (and of the organisation she applies for).
+    organisation_id = _chosen_organisation(request, organisations)
+    prefilled = prefill.form_prefill(
+        applicant=user,
+        organisation=Organisation.objects.filter(pk=organisation_id).first()
+        if organisation_id
+        else None,
+        snapshot=item.current_version.snapshot,
+    )
+    prefilled_data = {name: filled.value for name, filled in prefilled.items()}
+    prefilled_meta = {name: filled.as_json() for name, filled in prefilled.items()}
     if request.method == "POST":
-        form = SchemaForm(schema, ui, request.POST)
-        apply_form = ApplyForm(
-            request.POST,
-            organisations=organisations,
-            organisation_required=organisation_required,
+        form = SchemaForm(
+            schema, ui, request.POST, form_data=prefilled_data, prefilled=prefilled_meta
         )
         status = 422
         if form.is_valid() and apply_form.is_valid():
@@ -127,6 +140,7 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
                     form_data=data,
                     organisation_id=apply_form.cleaned_data.get("organisation"),
                     idempotency_key=apply_form.cleaned_data["idempotency_key"],
+                    prefilled=prefilled,
                 )
                 if draft.status == Status.DRAFT and draft.form_data != data:
                     # The same form posted again: its draft takes the latest values.
@@ -142,7 +156,7 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
         elif "idempotency_key" in apply_form.errors:
             page_errors = [_("This form has expired. Please open the application page again.")]
     else:
-        form = SchemaForm(schema, ui)
+        form = SchemaForm(schema, ui, form_data=prefilled_data, prefilled=prefilled_meta)
         apply_form = ApplyForm(
             initial={"idempotency_key": uuid.uuid4().hex},
             organisations=organisations,
@@ -161,6 +175,17 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _chosen_organisation(
+    request: HttpRequest, organisations: Sequence[tuple[int, str]]
+) -> int | None:
+    """The organisation the form is for: the one posted, else the only one she may choose."""
+    allowed = {pk for pk, _name in organisations}
+    raw = request.POST.get("organisation") or request.GET.get("organisation")
+    if raw and raw.isdigit() and int(raw) in allowed:
+        return int(raw)
+    return next(iter(allowed)) if len(allowed) == 1 else None
 
 
 def _own_application(request: HttpRequest, application_id: int) -> Application:
@@ -223,7 +248,10 @@ def _edit_page(
         {
             "application": application,
             "snapshot": application.snapshot,
-            "form": form or SchemaForm(schema, ui, form_data=application.form_data),
+            "form": form
+            or SchemaForm(
+                schema, ui, form_data=application.form_data, prefilled=application.prefilled
+            ),
             "materials": _material_rows(application, upload_form=upload_form),
             "page_errors": page_errors,
             "consent_reads": services.consent_resources(application.snapshot),
@@ -244,7 +272,13 @@ def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
     if request.method == "GET":
         return _edit_page(request, application)
     schema, ui = version_form(application.snapshot)
-    form = SchemaForm(schema, ui, request.POST)
+    form = SchemaForm(
+        schema,
+        ui,
+        request.POST,
+        form_data=application.form_data,
+        prefilled=application.prefilled,
+    )
     if not form.is_valid():
         return _edit_page(request, application, form=form, status=422)
     data = form.form_data()

@@ -127,7 +127,39 @@ def form_problems(schema: object, ui: object) -> list[tuple[str, str]]:
         for name in ui
         if not name.startswith("ui:") and name not in properties
     )
+    for name, hints in ui.items():
+        source = hints.get("ui:prefill") if isinstance(hints, dict) else None
+        if source is not None and (message := prefill_source_problem(source)):
+            problems.append((f"ui.{name}.ui:prefill", message))
     return problems
+
+
+# Where a form field may be prefilled from (applications/prefill.py reads them).
+PREFILL_APPLICANT_SOURCES = (
+    "applicant.name",
+    "applicant.id_number",
+    "applicant.gender",
+    "applicant.birth_date",
+    "applicant.phone",
+    "organisation.name",
+    "organisation.uscc",
+)
+
+
+def prefill_source_problem(source: object) -> str | None:
+    """Why a ``ui:prefill`` source is not one the platform knows, or None."""
+    if isinstance(source, str):
+        if source in PREFILL_APPLICANT_SOURCES:
+            return None
+        for prefix in ("registry:", "certificate:"):
+            if source.startswith(prefix):
+                code, _dot, field_name = source[len(prefix) :].partition(".")
+                if code and field_name:
+                    return None
+    return _(
+        "%(source)r is not a prefill source: use applicant.*, organisation.*, "
+        "registry:<resource>.<field> or certificate:<type>.<field>."
+    ) % {"source": source}
 
 
 def process_problem(*, bpmn_xml: str, process_id: str, dmn_xmls: Sequence[str]) -> str | None:

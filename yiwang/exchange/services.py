@@ -348,6 +348,11 @@ def resource_cache_clear() -> None:
     _resource_cache.clear()
 
 
+def data_resource_cached(code: str) -> DataResource | None:
+    """An active data resource with its provider and fields, cached for a short while."""
+    return _resource_cached(code)
+
+
 def _resource_cached(code: str) -> DataResource | None:
     now = time.monotonic()
     hit = _resource_cache.get(code)

@@ -140,7 +140,7 @@ def test_the_same_idempotency_key_returns_the_same_draft(catalogue, citizen):
 
 def test_invalid_form_data_is_refused_field_by_field_and_nothing_changes(catalogue, citizen):
     form = migration_form(citizen)
-    form["applicant_id_number"] = "12345"
+    form["applicant_phone"] = "12345"
     form["category"] = "lottery"
     del form["target_head_name"]
     application = services.application_draft_create(
@@ -154,7 +154,7 @@ def test_invalid_form_data_is_refused_field_by_field_and_nothing_changes(catalog
     with pytest.raises(ValidationFailed) as exc:
         services.application_submit(applicant=citizen, application_id=application.pk)
 
-    assert set(exc.value.fields) == {"applicant_id_number", "category", "target_head_name"}
+    assert set(exc.value.fields) == {"applicant_phone", "category", "target_head_name"}
     application.refresh_from_db()
     assert application.status == Status.DRAFT
     assert application.number is None

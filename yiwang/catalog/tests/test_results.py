@@ -36,7 +36,10 @@ def test_the_version_keeps_the_result_certificate_with_its_name_and_holder(
         """
 [result]
 certificate_type = "resident-id-card"
-fields = { name = "form.child_name", birth_date = "form.birth_date", id_number = "applicant.id_number" }
+[result.fields]
+name = "form.child_name"
+birth_date = "form.birth_date"
+id_number = "applicant.id_number"
 """,
     )
 
