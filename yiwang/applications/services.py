@@ -455,6 +455,17 @@ def _certificates_attach(application: Application) -> None:
             )
 
 
+def application_certificates_refresh(*, applicant: User, application: Application) -> None:
+    """Attach what her certificates now prove to a draft (and take off what they no longer
+    do), so the page she sees is the submission she would make."""
+    if application.applicant_id != applicant.pk:
+        raise NotFound()
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+            _certificates_attach(application)
+
+
 def _missing_materials(application: Application) -> list[str]:
     provided = set(
         application.materials.filter(superseded_at__isnull=True)

@@ -47,6 +47,7 @@ from yiwang.applications.models import (
 )
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.models import ServiceItem, Target
+from yiwang.certificates import selectors as certificate_selectors
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.identity import selectors as identity_selectors
 from yiwang.identity.decorators import staff_required
@@ -211,6 +212,9 @@ def _material_rows(
     files: dict[str, list[ApplicationMaterial]] = {}
     for material in application.materials.all():
         files.setdefault(material.material_code, []).append(material)
+    states = certificate_selectors.certificate_states(
+        m.certificate_ref for ms in files.values() for m in ms if m.certificate_ref
+    )
     rows = []
     for spec in application.snapshot.get("materials", []):
         code = spec["code"]
@@ -224,6 +228,8 @@ def _material_rows(
                     (f, removable_round is None or f.supplement_round == removable_round)
                     for f in files.get(code, [])
                 ],
+                # 免提交: the state of each certificate proving the material, checked now.
+                "certificate_states": states,
                 "upload_form": upload_form
                 if bound
                 else MaterialUploadForm(initial={"material_code": code}, auto_id=f"id_{code}_%s"),
@@ -270,6 +276,7 @@ def application_edit(request: HttpRequest, application_id: int) -> HttpResponse:
     if application.status != Status.DRAFT:
         return redirect("applications:detail", application_id=application.pk)
     if request.method == "GET":
+        services.application_certificates_refresh(applicant=user, application=application)
         return _edit_page(request, application)
     schema, ui = version_form(application.snapshot)
     form = SchemaForm(

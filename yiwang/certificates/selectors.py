@@ -69,3 +69,19 @@ def authorisations_for_departments(
 
 def certificate_type_get(code: str) -> CertificateType | None:
     return CertificateType.objects.filter(code=code).first()
+
+
+def certificate_states(identifiers: Iterable[str]) -> dict[str, str]:
+    """identifier → "valid", "expired" or "revoked" (absent: no such certificate)."""
+    today = timezone.localdate()
+    states: dict[str, str] = {}
+    for identifier, status, valid_until in Certificate.objects.filter(
+        identifier__in=list(identifiers)
+    ).values_list("identifier", "status", "valid_until"):
+        if status == Certificate.Status.REVOKED:
+            states[identifier] = "revoked"
+        elif valid_until is not None and valid_until < today:
+            states[identifier] = "expired"
+        else:
+            states[identifier] = "valid"
+    return states

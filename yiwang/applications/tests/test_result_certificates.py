@@ -2,75 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from django.utils import timezone
 
 from yiwang.applications import services
 from yiwang.applications.models import Notification, Status
-from yiwang.applications.tests.conftest import CATALOG, pdf
+from yiwang.applications.tests.conftest import PERMIT, pdf, permit_form
 from yiwang.applications.tests.test_services import act
-from yiwang.catalog.services import catalog_load
 from yiwang.certificates.models import Certificate
 from yiwang.certificates.verification import platform_verifier
 from yiwang.core.errors import Conflict
 from yiwang.core.identifiers import certificate_id_parse
-from yiwang.core.models import Region
-from yiwang.identity.models import Department, StaffRole
-from yiwang.identity.tests.factories import StaffRoleFactory, VerifiedUserFactory
+from yiwang.identity.models import Department
+from yiwang.identity.tests.factories import VerifiedUserFactory
 
 pytestmark = pytest.mark.django_db
-
-PERMIT = "330106-GA-0005"  # 居住证申领: issues CT-JZZ 居住证
-
-
-@pytest.fixture
-def permit_catalogue(regions, tmp_path, data_exchange, uscc_factory):
-    Department.objects.create(
-        code="330106-GA",
-        name="杭州市公安局西湖区分局",
-        kind=Department.Kind.PUBLIC_SECURITY,
-        region=Region.objects.get(code="330106"),
-        uscc=uscc_factory(kind="11", serial="002508811"),
-    )
-    root = tmp_path / "catalog"
-    (root / "items" / "public_security").mkdir(parents=True)
-    (root / "forms").mkdir()
-    for name in ("certificate-types.toml", "life-situations.toml", "standards.toml"):
-        shutil.copy(CATALOG / name, root / name)
-    for folder in ("processes", "decisions"):
-        shutil.copytree(CATALOG / folder, root / folder)
-    shutil.copy(
-        CATALOG / "items" / "public_security" / f"{PERMIT}.toml", root / "items" / "public_security"
-    )
-    shutil.copy(CATALOG / "forms" / "residence-permit.json", root / "forms")
-    catalog_load(root=root)
-
-
-@pytest.fixture
-def police():
-    department = Department.objects.get(code="330106-GA")
-    return {
-        ("330106-GA", role): StaffRoleFactory(department=department, role=role).user
-        for role in StaffRole.Role.values
-    }
-
-
-def permit_form(citizen):
-    return {
-        "applicant_name": citizen.name,
-        "applicant_id_number": citizen.id_number,
-        "applicant_phone": "13800000011",
-        "gender": "F",
-        "household_address": "浙江省温州市鹿城区五马街道解放街12号",
-        "residence_address": "浙江省杭州市西湖区文三路477号3幢501室",
-        "residence_since": "2025-03-01",
-        "residence_basis": "residence",
-        "housing_type": "rented",
-        "delivery_method": "window",
-        "declaration": True,
-    }
 
 
 def submitted_permit(citizen):
