@@ -133,6 +133,7 @@ class DemoLoadSummary:
     organisations: Counts = field(default_factory=Counts)
     agents: Counts = field(default_factory=Counts)
     data_grants: Counts = field(default_factory=Counts)  # grants and requests of the demo
+    certificates: Counts = field(default_factory=Counts)  # the personas' e-certificates
     catalog: CatalogLoadResult = field(default_factory=CatalogLoadResult)
 
     @property
@@ -155,6 +156,7 @@ class DemoLoadSummary:
                     "organisations",
                     "agents",
                     "data_grants",
+                    "certificates",
                 )
             )
         )
@@ -182,6 +184,7 @@ class DemoLoadSummary:
                     ("企业账号 Organisations", self.organisations),
                     ("经办人授权 Authorised agents", self.agents),
                     ("共享授权 Data-sharing grants", self.data_grants),
+                    ("电子证照 E-certificates", self.certificates),
                 )
             ),
             *self.catalog.rows(),
@@ -232,6 +235,7 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     _in_person_verifications_load(users, summary)
     _organisation_load(users, summary)
     _data_grants_load(users, summary)
+    summary.certificates = _certificates_load()
     return summary
 
 
@@ -565,6 +569,113 @@ def _data_grants_load(users: Mapping[str, User], summary: DemoLoadSummary) -> No
             duration_days=365,
         )
     _count(summary.data_grants, created=not asked)
+
+
+# The personas' e-certificates (电子证照), as if imported from the issuers' existing
+# certificate libraries: what 免提交 and the wallet show.
+_ID_CARD_HOLDERS = (
+    "expectant_father",
+    "expectant_mother",
+    "retiring_worker",
+    "bereaved_child",
+    "business_owner",
+    "business_agent",
+    "in_person_citizen",
+)
+
+
+def _certificates_load() -> Counts:
+    from yiwang.certificates.models import Certificate
+    from yiwang.certificates.services import certificate_issue
+
+    counts = Counts()
+    departments = {d.code: d for d in Department.objects.all()}
+
+    def issue(
+        key: str, type_code: str, issuer: str, holder: tuple[str, str, str], **data: str
+    ) -> None:
+        source = f"import:demo:{key}:{type_code}"
+        created = not Certificate.objects.filter(source=source).exists()
+        certificate_issue(
+            certificate_type=type_code,
+            issuer=departments[issuer],
+            holder_kind=holder[0],
+            holder_identifier=holder[1],
+            holder_name=holder[2],
+            data={name: value for name, value in data.items() if value},
+            issued_on=DEMO_REFERENCE_DATE - datetime.timedelta(days=400),
+            source=source,
+        )
+        _count(counts, created=created)
+
+    for key in _ID_CARD_HOLDERS:
+        person = persona_get(key).resident
+        issued = DEMO_REFERENCE_DATE - datetime.timedelta(days=400)
+        issue(
+            key,
+            "CT-JMSFZ",
+            XIHU_PUBLIC_SECURITY,
+            ("person", person.id_number, person.name),
+            name=person.name,
+            gender="男" if person.gender == "M" else "女",
+            ethnicity=person.ethnicity.removesuffix("族"),
+            birth_date=person.birth_date.isoformat(),
+            address=person.household_address,
+            id_number=person.id_number,
+            issuing_authority="杭州市公安局西湖区分局",
+            valid_from=issued.isoformat(),
+            valid_until=issued.replace(year=issued.year + 20).isoformat(),
+        )
+    husband, wife = persona_get("expectant_father"), persona_get("expectant_mother")
+    for me, spouse in ((husband, wife), (wife, husband)):
+        issue(
+            me.key,
+            "CT-JHZ",
+            "330106-MZ",
+            ("person", me.resident.id_number, me.resident.name),
+            holder_name=me.resident.name,
+            holder_id_number=me.resident.id_number,
+            spouse_name=spouse.resident.name,
+            spouse_id_number=spouse.resident.id_number,
+            registration_date=(DEMO_REFERENCE_DATE - datetime.timedelta(days=400)).isoformat(),
+            certificate_number="J330106-2025-004127",
+            registration_authority="杭州市西湖区民政局",
+        )
+    retiree = persona_get("retiring_worker").resident
+    issue(
+        "retiring_worker",
+        "CT-BDCQZS",
+        "330106-ZR",
+        ("person", retiree.id_number, retiree.name),
+        certificate_number="浙(2019)杭州市不动产权第0218765号",
+        obligee=retiree.name,
+        obligee_id_number=retiree.id_number,
+        co_ownership="单独所有",
+        location=retiree.household_address,
+        right_type="国有建设用地使用权/房屋所有权",
+        right_nature="出让/市场化商品房",
+        use="城镇住宅用地/住宅",
+        area="89.62平方米",
+        registration_authority="杭州市规划和自然资源局西湖分局",
+    )
+    issue(
+        "business_owner",
+        "CT-YYZZ",
+        "330106-SJ",
+        ("organisation", COMPANY.uscc, COMPANY.name),
+        uscc=COMPANY.uscc,
+        name=COMPANY.name,
+        entity_type=COMPANY.entity_type,
+        legal_representative=persona_get(COMPANY.representative).resident.name,
+        registered_capital=COMPANY.registered_capital,
+        established_on=COMPANY.established_on.isoformat(),
+        business_term="长期",
+        address=COMPANY.address,
+        business_scope=COMPANY.business_scope,
+        registration_authority=COMPANY.registration_authority,
+        issued_on=COMPANY.established_on.isoformat(),
+    )
+    return counts
 
 
 def _count(counts: Counts, *, created: bool) -> None:

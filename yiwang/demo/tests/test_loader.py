@@ -277,3 +277,23 @@ def test_each_workbench_may_read_what_its_items_declare_and_one_request_waits(lo
     (record,) = answer.records
     assert record["name"] == father.name
     assert record["household_number"] == "330106012924"
+
+
+def test_the_personas_hold_their_certificates_and_they_verify(loaded):
+    from yiwang.certificates import selectors as certificate_selectors
+    from yiwang.certificates.services import certificate_qr_for_wallet
+    from yiwang.certificates.verification import platform_verifier
+
+    wife = User.objects.get(phone="13800000012")
+    owner = User.objects.get(phone="13800000041")
+
+    wallet = certificate_selectors.certificates_of_holder(wife)
+    assert sorted(c.certificate_type.code for c in wallet) == ["CT-JHZ", "CT-JMSFZ"]
+    marriage = next(c for c in wallet if c.certificate_type.code == "CT-JHZ")
+    assert marriage.data["spouse_name"] == "陈昊然"
+    assert sorted(
+        c.certificate_type.code for c in certificate_selectors.certificates_of_holder(owner)
+    ) == ["CT-JMSFZ", "CT-YYZZ"]
+    verifier = platform_verifier()
+    assert all(verifier.verify(certificate_qr_for_wallet(c)).valid for c in wallet)
+    assert loaded.certificates.total == 11
