@@ -13,6 +13,7 @@ from yiwang.certificates.models import Certificate
 from yiwang.certificates.verification import platform_verifier
 from yiwang.core.errors import Conflict
 from yiwang.core.identifiers import certificate_id_parse
+from yiwang.exchange.models import PopulationRecord
 from yiwang.identity.models import Department
 from yiwang.identity.tests.factories import VerifiedUserFactory
 
@@ -56,8 +57,11 @@ def test_completing_the_application_issues_the_certificate_to_the_applicant(
     assert certificate.data == {
         "name": citizen.name,
         "id_number": citizen.id_number,
-        "gender": "F",
-        "household_address": "浙江省温州市鹿城区五马街道解放街12号",
+        # Prefilled and locked: from her ID number and the population registry.
+        "gender": "M" if int(citizen.id_number[16]) % 2 else "F",
+        "household_address": PopulationRecord.objects.get(
+            id_number=citizen.id_number
+        ).household_address,
         "residence_address": "浙江省杭州市西湖区文三路477号3幢501室",
         "certificate_number": application.number,
         "issuing_authority": "杭州市公安局西湖区分局",
