@@ -626,6 +626,20 @@ def _certificates_load() -> Counts:
             valid_from=issued.isoformat(),
             valid_until=issued.replace(year=issued.year + 20).isoformat(),
         )
+        issue(
+            key,
+            "CT-JMHKB",
+            XIHU_PUBLIC_SECURITY,
+            ("person", person.id_number, person.name),
+            household_type="家庭户",
+            household_address=person.household_address,
+            name=person.name,
+            gender="男" if person.gender == "M" else "女",
+            ethnicity=person.ethnicity,
+            birth_date=person.birth_date.isoformat(),
+            id_number=person.id_number,
+            registration_authority="杭州市公安局西湖区分局",
+        )
     husband, wife = persona_get("expectant_father"), persona_get("expectant_mother")
     for me, spouse in ((husband, wife), (wife, husband)):
         issue(

@@ -288,12 +288,12 @@ def test_the_personas_hold_their_certificates_and_they_verify(loaded):
     owner = User.objects.get(phone="13800000041")
 
     wallet = certificate_selectors.certificates_of_holder(wife)
-    assert sorted(c.certificate_type.code for c in wallet) == ["CT-JHZ", "CT-JMSFZ"]
+    assert sorted(c.certificate_type.code for c in wallet) == ["CT-JHZ", "CT-JMHKB", "CT-JMSFZ"]
     marriage = next(c for c in wallet if c.certificate_type.code == "CT-JHZ")
     assert marriage.data["spouse_name"] == "陈昊然"
     assert sorted(
         c.certificate_type.code for c in certificate_selectors.certificates_of_holder(owner)
-    ) == ["CT-JMSFZ", "CT-YYZZ"]
+    ) == ["CT-JMHKB", "CT-JMSFZ", "CT-YYZZ"]
     verifier = platform_verifier()
     assert all(verifier.verify(certificate_qr_for_wallet(c)).valid for c in wallet)
-    assert loaded.certificates.total == 11
+    assert loaded.certificates.total == 18
