@@ -16,8 +16,12 @@ urlpatterns = [
     path("accounts/", include("yiwang.identity.urls")),
     path("services/", include("yiwang.catalog.urls")),
     path("exchange/", include("yiwang.exchange.urls")),
+    path("certificates/", include("yiwang.certificates.public_urls")),
     # Sub-pages of /me/ (the portal's "Me" page itself stays in yiwang.portal.urls).
     path("me/", include("yiwang.exchange.me_urls")),
+    path("me/certificates/", include("yiwang.certificates.urls")),
+    path("certificates/shared/", include("yiwang.certificates.shared_urls")),
+    path("workbench/certificates/", include("yiwang.certificates.staff_urls")),
     path("", include("yiwang.applications.urls")),
     path("", include("yiwang.portal.urls")),
 ]

@@ -175,7 +175,11 @@ def test_import_with_one_bad_row_imports_nothing_and_names_each_bad_row(
     result = services.certificates_import(csv_text=text, batch="b1")
 
     assert result.created == 0
-    assert [error.split(":")[0] for error in result.errors] == ["row 3", "row 4", "row 5"]
+    assert result.errors == [
+        "第 3 行：身份证号码校验位错误，请核对。",
+        "第 4 行：未知部门 330106-XX",
+        "第 5 行：issued_on 不是日期（YYYY-MM-DD）",
+    ]
     assert not Certificate.objects.exists()
 
 
@@ -183,7 +187,7 @@ def test_import_without_the_required_columns_says_which_are_missing(marriage_typ
     result = services.certificates_import(csv_text="certificate_type,issuer\n", batch="b1")
 
     assert result.errors == [
-        "missing columns: holder_kind, holder_identifier, holder_name, number, issued_on, "
+        "缺少列：holder_kind, holder_identifier, holder_name, number, issued_on, "
         "valid_until, reference"
     ]
 

@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 from PIL import Image
 
@@ -465,3 +466,133 @@ def test_qr_image_decode_reads_a_jpeg(
         picture.convert("RGB").save(buffer, format="JPEG")
 
     assert qr_image_decode(buffer.getvalue()) == text
+
+
+# ---------------------------------------------------------------------------------------
+# The shortcuts of the verification path agree with the general code
+
+
+@pytest.mark.parametrize("length", [0, 1, 23, 24, 255, 256, 65535, 65536])
+def test_sig_structure_is_what_cbor2_writes(length: int) -> None:
+    protected = cbor2.dumps({1: -7, 4: b"12345678"})
+    payload = bytes(range(256)) * (length // 256) + bytes(range(length % 256))
+    sign1 = signedqr.Sign1(protected, {1: -7}, {}, payload, b"")
+
+    assert sign1.to_be_signed() == cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+@pytest.mark.parametrize(
+    ("r", "s"),
+    [(1, 1), (0x7F, 0x80), (2**255, 2**256 - 1), (2**248 - 1, 2**247), (0, 5), (2**64, 1)],
+)
+def test_es256_signature_goes_to_the_der_cryptography_writes(r: int, s: int) -> None:
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    assert signedqr._der_signature(signature) == encode_dss_signature(r, s)
+
+
+COSE_SHAPES = {
+    "tagged": lambda parts: cbor2.dumps(cbor2.CBORTag(18, parts)),
+    "untagged": lambda parts: cbor2.dumps(parts),
+    "cwt-tagged": lambda parts: cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(18, parts))),
+    "cwt-only": lambda parts: cbor2.dumps(cbor2.CBORTag(61, parts)),
+    "trailing-byte": lambda parts: cbor2.dumps(cbor2.CBORTag(18, parts)) + b"\0",
+    "five-items": lambda parts: cbor2.dumps(cbor2.CBORTag(18, [*parts, b""])),
+    "long-lengths": lambda parts: (
+        b"\xd2\x84\x59"
+        + len(parts[0]).to_bytes(2, "big")
+        + parts[0]
+        + cbor2.dumps(parts[1])
+        + b"\x5a"
+        + len(parts[2]).to_bytes(4, "big")
+        + parts[2]
+        + b"\x58\x40"
+        + parts[3]
+    ),
+    "indefinite-payload": lambda parts: (
+        b"\xd2\x84"
+        + cbor2.dumps(parts[0])
+        + cbor2.dumps(parts[1])
+        + b"\x5f"
+        + cbor2.dumps(parts[2][:5])
+        + cbor2.dumps(parts[2][5:])
+        + b"\xff"
+        + cbor2.dumps(parts[3])
+    ),
+}
+
+
+def cose_outcome(data: bytes) -> object:
+    """What cose_decode gives: the Sign1 as a tuple, or the verdict and message."""
+    try:
+        sign1 = signedqr.cose_decode(data)
+    except SignedQrError as error:
+        return (error.verdict, error.message)
+    return (
+        sign1.protected,
+        sign1.protected_header,
+        sign1.unprotected_header,
+        sign1.payload,
+        sign1.signature,
+    )
+
+
+def cose_outcome_decoded_whole(data: bytes) -> object:
+    try:
+        parts = signedqr._sign1_decode(data)
+        if not isinstance(parts[1], Mapping):
+            raise SignedQrError(Verdict.BAD_CBOR, "the protected header is not a map")
+        kid = parts[1][4] if 4 in parts[1] else parts[2].get(4)
+        if kid is not None and not isinstance(kid, bytes):
+            raise SignedQrError(Verdict.BAD_CBOR, "the kid is not a byte string")
+    except SignedQrError as error:
+        return (error.verdict, error.message)
+    return parts
+
+
+@pytest.mark.parametrize("shape", sorted(COSE_SHAPES))
+@pytest.mark.parametrize(
+    ("protected", "unprotected"),
+    [
+        ({1: -7, 4: b"12345678"}, {}),
+        ({1: -7}, {4: b"12345678"}),
+        ({}, {1: -7, 4: b"12345678"}),
+        ({1: -7, 4: "not bytes"}, {}),
+        ({1: -7}, {4: 12}),
+        ([1, 2], {}),
+    ],
+    ids=["kid-protected", "kid-unprotected", "empty-protected", "text-kid", "int-kid", "array"],
+)
+def test_cose_read_directly_or_decoded_whole_gives_the_same(
+    shape: str, protected: object, unprotected: dict[int, Any]
+) -> None:
+    payload = cbor2.dumps({1: "CN", -260: {1: VACCINATION}})
+    parts = [cbor2.dumps(protected) if protected else b"", unprotected, payload, b"\1" * 64]
+    data = COSE_SHAPES[shape](parts)
+
+    assert cose_outcome(data) == cose_outcome_decoded_whole(data)
+
+
+@pytest.mark.parametrize("shape", ["tagged", "untagged", "cwt-tagged", "cwt-only", "long-lengths"])
+def test_usual_cose_shapes_are_read_without_decoding_them_whole(shape: str) -> None:
+    parts = [cbor2.dumps({1: -7}), {4: b"12345678"}, b"payload", b"\1" * 64]
+
+    assert signedqr._sign1_read(COSE_SHAPES[shape](parts)) == (
+        parts[0],
+        {1: -7},
+        {4: b"12345678"},
+        b"payload",
+        b"\1" * 64,
+    )
+
+
+@pytest.mark.parametrize(
+    "protected",
+    [b"\xa1\x01", b"\xa1\x01\x26\x00", b"\xa2\x01\x26\x01\x26", b"\xff"],
+    ids=["truncated", "trailing-byte", "duplicate-key", "not-cbor"],
+)
+def test_protected_header_read_directly_is_as_strict_as_decoded_whole(protected: bytes) -> None:
+    data = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, b"", b"\1" * 64]))
+
+    assert signedqr._sign1_read(data) is None
+    assert cose_outcome(data) == (Verdict.BAD_CBOR, "the protected header is not valid CBOR")
