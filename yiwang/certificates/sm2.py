@@ -36,10 +36,10 @@ except ImportError:
 else:
     AVAILABLE = True
 
-# COSE keeps algorithm ids below -65536 for private use (RFC 9053 §11, the IANA "COSE
-# Algorithms" registry); SM2 has no registered id (the SM2 draft's -48 expired, and -48 is
-# now ML-DSA-44). The id is -(65536 + 501): 501 is the last arc of SM2-with-SM3's object
-# identifier, 1.2.156.10197.1.501 (GM/T 0006), so a reader can tell where it comes from.
+# The IANA "COSE Algorithms" registry keeps ids below -65536 for private use, and SM2 has
+# no registered id: draft-dang-webauthn-sm2 proposed -48 and expired, and the COSE ML-DSA
+# draft uses -48 for ML-DSA-44. The id is -(65536 + 501): 501 is the last arc of the object
+# identifier of SM2-with-SM3, 1.2.156.10197.1.501 (GM/T 0006), so it can be traced back.
 COSE_ALGORITHM_ID = -66037
 
 DEFAULT_USER_ID = b"1234567812345678"

@@ -118,7 +118,7 @@ def sm3(data: bytes) -> bytes:
     return hashlib.new("sm3", data).digest()
 
 
-def z_value(public: tuple[int, int], user_id: bytes = b"1234567812345678") -> bytes:
+def z_value(public: tuple[int, int], user_id: bytes = sm2.DEFAULT_USER_ID) -> bytes:
     """Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), ENTL the id's length in bits."""
     parts = [A, B, G[0], G[1], public[0], public[1]]
     return sm3(
