@@ -217,9 +217,5 @@ def _certificates(
 ) -> dict[str, Any]:
     if not type_codes:
         return {}
-    holders = [h for h in (applicant.id_number, organisation.uscc if organisation else "") if h]
-    found: dict[str, Any] = {}
-    for holder in holders:
-        for certificate in certificate_selectors.certificates_valid_of(holder, type_codes):
-            found.setdefault(certificate.certificate_type.code, certificate)
-    return found
+    holders = [applicant.id_number or "", organisation.uscc if organisation else ""]
+    return certificate_selectors.certificates_valid_of(holders, type_codes)

@@ -426,12 +426,9 @@ def _certificates_attach(application: Application) -> None:
     holders = [application.applicant.id_number or ""]
     if application.organisation is not None:
         holders.append(application.organisation.uscc)
-    valid: dict[str, Any] = {}  # type code → the newest valid certificate
-    valid_ids: set[str] = set()
-    for holder in filter(None, holders):
-        for certificate in certificate_selectors.certificates_valid_of(holder, typed.values()):
-            valid.setdefault(certificate.certificate_type.code, certificate)
-            valid_ids.add(certificate.identifier)
+    # Type code → her newest valid certificate: the one a material is proved by.
+    valid = certificate_selectors.certificates_valid_of(holders, typed.values())
+    valid_ids = {certificate.identifier for certificate in valid.values()}
     current = {
         m.material_code: m
         for m in application.materials.filter(superseded_at__isnull=True).order_by("pk")

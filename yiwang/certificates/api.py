@@ -13,12 +13,10 @@ from typing import Any, Literal, cast
 
 from cryptography.hazmat.primitives import serialization
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
-from yiwang.certificates import keys, services, signedqr
-from yiwang.certificates.models import SigningKey
+from yiwang.certificates import keys, selectors, services, signedqr
 from yiwang.certificates.verification import Result, RevocationStatus, platform_verifier
 from yiwang.certificates.verify_views import verdict_message
 from yiwang.core.api import ErrorOut
@@ -176,7 +174,7 @@ def trust_list_sign(request: HttpRequest) -> HttpResponse:
 )
 def revocation_list_sign(request: HttpRequest, kid: str) -> HttpResponse:
     # The keys that have a revocation list are those of the trust list: every unexpired one.
-    key = SigningKey.objects.filter(kid=kid.lower(), not_after__gt=timezone.now()).first()
+    key = selectors.signing_key_published(kid)
     if key is None:
         raise NotFound()
     return _binary(

@@ -12,6 +12,7 @@ from yiwang.certificates.models import (
     CertificateAuthorisation,
     CertificateType,
     CertificateUse,
+    SigningKey,
 )
 from yiwang.certificates.services import holder_identifiers_of
 from yiwang.identity.models import User
@@ -27,13 +28,14 @@ def certificates_of_holder(user: User) -> QuerySet[Certificate]:
 
 
 def certificates_valid_of(
-    holder_identifier: str, type_codes: Iterable[str]
-) -> QuerySet[Certificate]:
-    """A holder's certificates of these types that are valid today."""
+    holder_identifiers: Iterable[str], type_codes: Iterable[str]
+) -> dict[str, Certificate]:
+    """Type code → the newest certificate of that type, valid today, held by one of these
+    holders (a person's ID number, her organisation's credit code)."""
     today = timezone.localdate()
-    return (
+    certificates = (
         Certificate.objects.filter(
-            holder_identifier=holder_identifier,
+            holder_identifier__in=[h for h in holder_identifiers if h],
             certificate_type__code__in=list(type_codes),
             status=Certificate.Status.VALID,
         )
@@ -41,6 +43,15 @@ def certificates_valid_of(
         .select_related("certificate_type", "issuer")
         .order_by("-issued_on", "-pk")
     )
+    newest: dict[str, Certificate] = {}
+    for certificate in certificates:
+        newest.setdefault(certificate.certificate_type.code, certificate)
+    return newest
+
+
+def signing_key_published(kid: str) -> SigningKey | None:
+    """An unexpired signing key (one the trust list carries) by its hex kid."""
+    return SigningKey.objects.filter(kid=kid.lower(), not_after__gt=timezone.now()).first()
 
 
 def authorisations_of_certificate(certificate: Certificate) -> QuerySet[CertificateAuthorisation]:

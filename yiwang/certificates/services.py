@@ -35,7 +35,8 @@ from yiwang.certificates.models import (
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import certificate_id_build, resident_id_parse, uscc_parse
 from yiwang.core.masking import mask_id_number
-from yiwang.identity.models import Department, Organisation, OrganisationAgent, StaffRole, User
+from yiwang.identity.models import Department, StaffRole, User
+from yiwang.identity.selectors import agencies_for_user, organisations_represented_by
 
 # The CWT's certificate data (claim -260 / 1) of the platform's own codes.
 PAYLOAD_VERSION = 1
@@ -63,13 +64,8 @@ def _holder_check(kind: str, identifier: str) -> str:
 def holder_identifiers_of(user: User) -> list[str]:
     """Whose certificates the user may hold up: her own, and her organisations' ones."""
     identifiers = [user.id_number] if user.id_number else []
-    today = timezone.localdate()
-    identifiers += Organisation.objects.filter(legal_representative=user).values_list(
-        "uscc", flat=True
-    )
-    identifiers += OrganisationAgent.objects.filter(
-        agent=user, revoked_at__isnull=True, valid_until__gte=today
-    ).values_list("organisation__uscc", flat=True)
+    identifiers += organisations_represented_by(user).values_list("uscc", flat=True)
+    identifiers += agencies_for_user(user).values_list("organisation__uscc", flat=True)
     return identifiers
 
 
