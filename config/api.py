@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -79,6 +80,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             403, "csrf_failed", _("The security check failed. Reload the page and try again.")
         )
     return error_response(exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "too_large", _("The request is too large."))
+    return error_response(400, "bad_request", _("The request could not be understood."))
 
 
 @api.exception_handler(Exception)

@@ -36,7 +36,11 @@ from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from yiwang.core.identifiers import certificate_id_build, resident_id_parse, uscc_parse
 from yiwang.core.masking import mask_id_number
 from yiwang.identity.models import Department, StaffRole, User
-from yiwang.identity.selectors import agencies_for_user, organisations_represented_by
+from yiwang.identity.selectors import (
+    agencies_for_user,
+    organisations_represented_by,
+    user_has_role_in_department,
+)
 
 # The CWT's certificate data (claim -260 / 1) of the platform's own codes.
 PAYLOAD_VERSION = 1
@@ -359,11 +363,11 @@ def _import_row(
 
 
 def _may_revoke(actor: User, certificate: Certificate) -> bool:
-    return StaffRole.objects.filter(
-        user=actor,
-        department=certificate.issuer,
-        role__in=[StaffRole.Role.APPROVER, StaffRole.Role.DEPARTMENT_ADMIN],
-    ).exists()
+    return user_has_role_in_department(
+        actor,
+        certificate.issuer,
+        [StaffRole.Role.APPROVER, StaffRole.Role.DEPARTMENT_ADMIN],
+    )
 
 
 def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) -> Certificate:
@@ -542,12 +546,14 @@ def certificate_authorise(
     certificate = certificate_for_holder(holder, certificate.pk)
     if certificate.status != Certificate.Status.VALID:
         raise Conflict(_("A revoked certificate cannot be shared."), code="revoked")
+    today = timezone.localdate()
+    if certificate.valid_until is not None and certificate.valid_until < today:
+        raise Conflict(_("An expired certificate cannot be shared."), code="expired")
     purpose = purpose.strip()
     if not purpose:
         raise ValidationFailed.for_field("purpose", _("Say what it will be used for."))
     if len(purpose) > PURPOSE_MAX:
         raise ValidationFailed.for_field("purpose", _("The purpose is too long."))
-    today = timezone.localdate()
     if valid_until < today:
         raise ValidationFailed.for_field("valid_until", _("The date has already passed."))
     if valid_until > today + datetime.timedelta(days=366):
@@ -595,9 +601,13 @@ def certificate_authorisation_revoke(
 
 
 def _in_force() -> Q:
+    """An authorisation that has not ended, of a certificate that is neither revoked nor
+    expired: an expired certificate proves nothing, whatever the holder allowed."""
+    today = timezone.localdate()
     return Q(
+        Q(certificate__valid_until__isnull=True) | Q(certificate__valid_until__gte=today),
         revoked_at__isnull=True,
-        valid_until__gte=timezone.localdate(),
+        valid_until__gte=today,
         certificate__status=Certificate.Status.VALID,
     )
 
@@ -627,7 +637,8 @@ def certificate_read_by_department(*, staff: User, authorisation_id: int) -> Cer
     )
     if (
         authorisation is None
-        or not StaffRole.objects.filter(user=staff, department=authorisation.department).exists()
+        or authorisation.department is None
+        or not user_has_role_in_department(staff, authorisation.department)
     ):
         raise NotFound()
     return _use_record(

@@ -25,10 +25,14 @@ from django.views.decorators.http import require_http_methods
 from yiwang.certificates import labels, selectors, signedqr
 from yiwang.certificates.qrimage import QrImageError, qr_image_decode
 from yiwang.certificates.verification import Result, RevocationStatus, platform_verifier
+from yiwang.core import ratelimit
+from yiwang.core.errors import RateLimited
 from yiwang.core.forms import Form
 
 MAX_TEXT_CHARS = signedqr.MAX_TEXT_LENGTH
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Checks one address may ask for a minute, as for the verification API without an account.
+CHECKS_PER_MINUTE = 60
 # What PNG and JPEG files start with; anything else is refused before a parser sees it.
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 # Characters a scanner or a paste may add around a code's text.
@@ -357,7 +361,12 @@ def outcome_of(result: Result) -> Outcome:
 
 
 def _page(
-    request: HttpRequest, form: VerifyForm, *, outcome: Outcome | None = None, status: int = 200
+    request: HttpRequest,
+    form: VerifyForm,
+    *,
+    outcome: Outcome | None = None,
+    page_errors: tuple[str, ...] = (),
+    status: int = 200,
 ) -> HttpResponse:
     return render(
         request,
@@ -365,6 +374,7 @@ def _page(
         {
             "form": form,
             "outcome": outcome,
+            "page_errors": page_errors,
             "revocation_warning": outcome is not None
             and outcome.valid
             and outcome.revocation in (RevocationStatus.STALE, RevocationStatus.MISSING),
@@ -378,6 +388,15 @@ def _page(
 def verify(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request, VerifyForm())
+    key = ratelimit.client_key("certificates-verify", request)
+    if ratelimit.window_count_add(key, 60) > CHECKS_PER_MINUTE:
+        refused = RateLimited(retry_after=60)
+        # Refused before the form: a flood of photos costs no image decoding.
+        response = _page(
+            request, VerifyForm(), page_errors=(str(refused.message),), status=refused.status
+        )
+        response["Retry-After"] = str(refused.retry_after)
+        return response
     form = VerifyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, form, status=422)

@@ -16,11 +16,9 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -35,6 +33,7 @@ from yiwang.certificates.forms import AccessCodeForm, AuthoriseForm
 from yiwang.certificates.models import Certificate, CertificateAuthorisation
 from yiwang.certificates.pdf import certificate_pdf
 from yiwang.certificates.qrimage import qr_image_encode
+from yiwang.core import ratelimit
 from yiwang.core.errors import NotFound, RateLimited, YiwangError
 from yiwang.identity import selectors as identity_selectors
 from yiwang.identity.decorators import staff_required
@@ -298,19 +297,6 @@ def _grantee_name(authorisation: CertificateAuthorisation) -> str:
 # A third party reads with its access code
 
 
-def _failures_key(request: HttpRequest) -> str:
-    return f"certificates:access-code-failures:{get_client_ip_address(request) or 'unknown'}"
-
-
-def _failure_count(key: str) -> None:
-    # The window starts with the first wrong code and is not extended by later ones.
-    cache.add(key, 0, timeout=ACCESS_CODE_WINDOW_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.set(key, 1, timeout=ACCESS_CODE_WINDOW_SECONDS)
-
-
 def _shared_page(
     request: HttpRequest,
     form: AccessCodeForm,
@@ -333,8 +319,8 @@ def shared_read(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _shared_page(request, AccessCodeForm())
     form = AccessCodeForm(request.POST)
-    key = _failures_key(request)
-    if cache.get(key, 0) >= ACCESS_CODE_FAILURES:
+    key = ratelimit.client_key("certificates-access-code-failures", request)
+    if ratelimit.window_count(key) >= ACCESS_CODE_FAILURES:
         refused = RateLimited(
             _("Too many wrong access codes from this address. Please try again later."),
             retry_after=ACCESS_CODE_WINDOW_SECONDS,
@@ -351,7 +337,7 @@ def shared_read(request: HttpRequest) -> HttpResponse:
             access_code=form.cleaned_data["access_code"]
         )
     except NotFound as exc:
-        _failure_count(key)
+        ratelimit.window_count_add(key, ACCESS_CODE_WINDOW_SECONDS)
         form.add_error("access_code", str(exc.message))
         return _shared_page(request, form, status=exc.status)
     except YiwangError as exc:

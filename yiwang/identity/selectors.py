@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -59,6 +60,16 @@ def user_is_staff_member(user: User) -> bool:
 
 def user_has_role(user: User, role: str) -> bool:
     return StaffRole.objects.filter(user=user, role=role, department__is_active=True).exists()
+
+
+def user_has_role_in_department(
+    user: User, department: Department, roles: Iterable[str] | None = None
+) -> bool:
+    """Whether the user holds a role (any role, or one of ``roles``) in the department."""
+    roles_held = StaffRole.objects.filter(user=user, department=department)
+    if roles is not None:
+        roles_held = roles_held.filter(role__in=list(roles))
+    return roles_held.exists()
 
 
 def organisations_represented_by(user: User) -> QuerySet[Organisation]:

@@ -200,6 +200,35 @@ def test_a_certificate_revoked_before_submission_no_longer_proves_the_material(
     ).exists()
 
 
+def test_a_newer_certificate_replaces_the_older_one_and_an_upload_is_kept(
+    permit_catalogue, resident, id_card, deed
+):
+    application = draft(resident, **permit_form(resident))
+    services.application_material_upload(
+        applicant=resident, application=application, material_code="photo", upload=pdf()
+    )
+    renewed = certificate_services.certificate_issue(
+        certificate_type="CT-JMSFZ",
+        issuer=Department.objects.get(code="330106-GA"),
+        holder_kind="person",
+        holder_identifier=resident.id_number,
+        holder_name=resident.name,
+        data={"name": resident.name, "id_number": resident.id_number},
+        source="renewal:2026",
+    )
+
+    services.application_certificates_refresh(applicant=resident, application=application)
+
+    current = {
+        m.material_code: m.certificate_ref
+        for m in ApplicationMaterial.objects.filter(
+            application=application, superseded_at__isnull=True
+        )
+    }
+    assert current == {"id-card": renewed.identifier, "lease-or-deed": deed.identifier, "photo": ""}
+    assert ApplicationMaterial.objects.get(certificate_ref=id_card.identifier).superseded_at
+
+
 def test_staff_see_the_certificate_material_verified(permit_catalogue, resident, id_card, deed):
     application = draft(resident, **permit_form(resident))
     services.application_material_upload(

@@ -171,6 +171,17 @@ def test_a_body_that_is_not_json_is_a_400_as_everywhere_in_the_api(client, body)
     }
 
 
+def test_a_body_over_the_upload_limit_is_a_413_not_a_server_error(client, settings, caplog):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    body = json.dumps({"text": "YW1:" + "A" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)})
+
+    response = client.post(VERIFY, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert "Unhandled error" not in caplog.text
+
+
 def test_the_longest_text_a_code_may_have_is_verified_not_refused(client):
     response = verify(client, {"text": "YW1:" + "A" * (signedqr.MAX_TEXT_LENGTH - 4)})
 

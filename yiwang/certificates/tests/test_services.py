@@ -464,6 +464,62 @@ def test_a_department_reads_only_through_its_own_staff(
     assert CertificateUse.objects.get().used_by == own
 
 
+def test_an_expired_certificate_cannot_be_shared(marriage_type, civil_affairs, wife):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    certificate = marriage(
+        civil_affairs,
+        issued_on=yesterday - datetime.timedelta(days=3650),
+        valid_until=yesterday,
+    )
+
+    with pytest.raises(Conflict) as raised:
+        services.certificate_authorise(
+            holder=wife,
+            certificate=certificate,
+            purpose="办理住房贷款",
+            valid_until=timezone.localdate(),
+            third_party_name="杭州示例银行",
+        )
+
+    assert raised.value.code == "expired"
+    assert not certificate.authorisations.exists()
+
+
+def test_a_certificate_that_expires_after_sharing_can_no_longer_be_read(
+    marriage_type, civil_affairs, market_regulation, wife
+):
+    today = timezone.localdate()
+    certificate = marriage(civil_affairs, valid_until=today)
+    by_code = services.certificate_authorise(
+        holder=wife,
+        certificate=certificate,
+        purpose="办理住房贷款",
+        valid_until=today + datetime.timedelta(days=30),
+        third_party_name="杭州示例银行",
+    )
+    by_department = services.certificate_authorise(
+        holder=wife,
+        certificate=certificate,
+        purpose="个体工商户登记",
+        valid_until=today + datetime.timedelta(days=30),
+        department=market_regulation,
+    )
+    clerk = StaffRoleFactory(department=market_regulation, role=StaffRole.Role.CLERK).user
+    assert services.certificate_read_by_code(access_code=by_code.access_code) == certificate
+
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_until=today - datetime.timedelta(days=1)
+    )
+
+    with pytest.raises(NotFound):
+        services.certificate_read_by_code(access_code=by_code.access_code)
+    with pytest.raises(NotFound):
+        services.certificate_read_by_department(
+            staff=clerk, authorisation_id=by_department.authorisation.pk
+        )
+    assert CertificateUse.objects.count() == 1
+
+
 def test_only_the_holder_may_authorise_and_within_a_year(marriage_type, civil_affairs, wife):
     certificate = marriage(civil_affairs)
     stranger = VerifiedUserFactory()

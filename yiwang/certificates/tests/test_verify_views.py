@@ -151,7 +151,7 @@ def test_the_page_is_open_to_everyone_and_works_without_javascript(client):
     assert 'enctype="multipart/form-data"' in page
     # The camera part stays hidden unless the script finds a barcode detector.
     assert '<div class="field verify-camera" id="verify-camera" hidden' in page
-    assert "BarcodeDetector" in page
+    assert 'src="/static/certificates/verify-camera.js" defer' in page
     assert response["Cache-Control"] == ("max-age=0, no-cache, no-store, must-revalidate, private")
 
 
@@ -414,6 +414,22 @@ def test_a_request_beyond_the_upload_limit_is_a_bad_request_not_a_server_error(c
     response = client.post(URL, {"text": "A" * 3_000_000})
 
     assert response.status_code == 400
+
+
+def test_one_address_checking_too_many_codes_is_asked_to_wait(client, certificate):
+    text = services.certificate_qr_for_wallet(certificate)
+    for _ in range(verify_views.CHECKS_PER_MINUTE):
+        assert client.post(URL, {"text": "x"}).status_code == 200
+
+    refused = client.post(URL, {"text": text})
+    other_address = client.post(URL, {"text": text}, REMOTE_ADDR="192.0.2.7")
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    assert refused.context["outcome"] is None
+    assert "Too many requests. Please try again later." in refused.content.decode()
+    assert other_address.status_code == 200
+    assert other_address.context["outcome"].valid is True
 
 
 def test_other_methods_are_not_allowed(client):
