@@ -58,6 +58,22 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the platform's default language.
+
+    LocaleMiddleware activates the language of each request it handles and never
+    deactivates it, so a test client that asked for English would otherwise leave English
+    on for the next test in the same worker.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _cache_cleared() -> Iterator[None]:
     """Each test starts with empty caches: no throttle, lockout, calendar or version stays."""
     from yiwang.catalog.models import version_cache_clear

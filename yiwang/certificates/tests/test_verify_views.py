@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from yiwang.certificates import keys, services, signedqr, verify_views
@@ -229,11 +229,17 @@ def test_each_failing_code_shows_not_valid_with_its_plain_language_reason(
 
 def test_the_verdict_messages_explain_each_failure_in_plain_words(client, certificate):
     assert set(verify_views.VERDICT_MESSAGES) == set(Verdict)
-    assert str(verify_views.VERDICT_MESSAGES[Verdict.BAD_SIGNATURE]) == (
+    with translation.override("en"):
+        bad_signature = str(verify_views.VERDICT_MESSAGES[Verdict.BAD_SIGNATURE])
+        revoked = str(verify_views.VERDICT_MESSAGES[Verdict.REVOKED])
+    assert bad_signature == (
         "The signature does not match the content: the code has been altered or forged."
     )
-    assert str(verify_views.VERDICT_MESSAGES[Verdict.REVOKED]) == (
+    assert revoked == (
         "The issuing department has revoked this certificate. It is no longer valid."
+    )
+    assert (
+        str(verify_views.VERDICT_MESSAGES[Verdict.REVOKED]) == "发证部门已注销该证照，证照已失效。"
     )
 
 
