@@ -29,11 +29,21 @@ class Status(models.TextChoices):
     DELIVERED = "delivered", _("Result delivered")
     COMPLETED = "completed", _("Completed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # A part of a life-event bundle that waits for an earlier part's result, and one that
+    # will not start because that result was refused or the bundle was withdrawn.
+    WAITING = "waiting", _("Waiting for an earlier step")
+    CANCELLED = "cancelled", _("Not started")
 
 
 # States after which the applicant may no longer withdraw (a decision has been made).
 DECIDED = {Status.GRANTED, Status.DENIED, Status.DELIVERED, Status.COMPLETED}
-CLOSED = {Status.NOT_ACCEPTED, Status.DENIED, Status.COMPLETED, Status.WITHDRAWN}
+CLOSED = {
+    Status.NOT_ACCEPTED,
+    Status.DENIED,
+    Status.COMPLETED,
+    Status.WITHDRAWN,
+    Status.CANCELLED,
+}
 
 
 class Application(models.Model):
@@ -88,6 +98,17 @@ class Application(models.Model):
     warned_at = models.DateTimeField(null=True, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # A part of a life-event bundle (一件事): the bundle application and the part's key.
+    bundle = models.ForeignKey(
+        "BundleApplication",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parts",
+    )
+    bundle_part = models.CharField(max_length=40, blank=True)
+    # While WAITING: the day by which what it waits for should have arrived.
+    waits_due = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -269,3 +290,128 @@ class ApplicationNumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}:{self.last}"
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (一件事)
+
+
+class BundleStatus(models.TextChoices):
+    CONFIRMING = "confirming", _("Waiting for co-applicants to confirm")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    DECLINED = "declined", _("Declined by a co-applicant")
+    EXPIRED = "expired", _("Not confirmed in time")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+BUNDLE_CLOSED = {
+    BundleStatus.COMPLETED,
+    BundleStatus.DECLINED,
+    BundleStatus.EXPIRED,
+    BundleStatus.WITHDRAWN,
+}
+
+
+class BundleApplication(models.Model):
+    """One application for a life-event bundle: one form, a part per applicable item.
+
+    ``snapshot`` is the bundle's definition when it was submitted, with the catalogue
+    version of each part's item: parts created later (after co-applicants confirm) use
+    those versions, so a catalogue change never reaches a bundle in flight.
+    """
+
+    number = models.CharField(_("bundle number"), max_length=32, unique=True)
+    applicant = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, related_name="bundle_applications"
+    )
+    bundle = models.ForeignKey(
+        "catalog.LifeEventBundle", on_delete=models.PROTECT, related_name="applications"
+    )
+    snapshot = models.JSONField(default=dict)
+    # The merged form's facts, {data element: value}, and where prefilled ones came from.
+    form_data = models.JSONField(default=dict)
+    prefilled = models.JSONField(default=dict, blank=True)
+    # The parts that apply (optional ones chosen, rules that held), in bundle order.
+    part_keys = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=BundleStatus.choices, db_index=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    confirm_due = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("bundle application")
+        verbose_name_plural = _("bundle applications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="applications_bundle_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def part_definition(self, key: str) -> dict[str, Any]:
+        part: dict[str, Any] = next(p for p in self.snapshot["parts"] if p["key"] == key)
+        return part
+
+
+class BundleParticipant(models.Model):
+    """A co-applicant (多人在线协同办理) who must confirm the bundle in her own account."""
+
+    class State(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Did not answer in time")
+
+    bundle_application = models.ForeignKey(
+        BundleApplication, on_delete=models.CASCADE, related_name="participants"
+    )
+    label = models.CharField(max_length=50)
+    name = models.CharField(max_length=100)
+    id_number = models.CharField(max_length=18, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.INVITED)
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bundle_application", "id_number"],
+                name="applications_bundle_participant_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_application_id} {self.label}"
+
+
+class BundleEvent(models.Model):
+    """One entry of a bundle's own timeline (its parts keep theirs)."""
+
+    bundle_application = models.ForeignKey(
+        BundleApplication, on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(max_length=32)
+    part = models.CharField(max_length=40, blank=True)
+    actor = models.ForeignKey(
+        "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_application_id} {self.action}"

@@ -101,6 +101,28 @@ def _event(
     )
 
 
+def record_event(
+    application: Application,
+    *,
+    action: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    comment: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> ApplicationEvent:
+    """A timeline entry written by another use case of this module (bundles)."""
+    return _event(
+        application,
+        action=action,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        comment=comment,
+        data=data,
+    )
+
+
 def notify(
     *,
     user: User,
@@ -594,13 +616,18 @@ def _data_reads_consent(application: Application) -> None:
 
 
 def _closed(application: Application) -> None:
-    """What ends with an application: the consents given for it."""
+    """What ends with an application: the consents given for it; in a bundle, what waited
+    for it starts (or is cancelled)."""
     if application.number and consent_resources(application.snapshot):
         exchange_services.consents_close(
             subject=application.applicant,
             department=application.department,
             reference=application.number,
         )
+    if application.bundle_id is not None:
+        from yiwang.applications import bundles  # bundles builds on this module
+
+        bundles.part_closed(application)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1304,7 +1331,9 @@ def deadlines_check(*, now: datetime.datetime | None = None) -> dict[str, int]:
                         admins_only=True,
                     )
             application.save()
-    return counts
+    from yiwang.applications import bundles  # bundles builds on this module
+
+    return counts | bundles.bundles_check(now=now)
 
 
 def _running_clock(application: Application) -> tuple[datetime.date | None, datetime.date | None]:
@@ -1333,9 +1362,14 @@ def _notify_department(application: Application, title: str, *, admins_only: boo
         notify(
             user=user,
             application=application,
-            title=f"{title}: {application.number}",
+            title=f"{title}: {application.number}" if application.number else title,
             body=application.snapshot["name"],
         )
+
+
+def department_admins_notify(application: Application, title: str) -> None:
+    """Tell the administrators of the application's department."""
+    _notify_department(application, title, admins_only=True)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from yiwang.catalog import bundles as bundle_rules
 from yiwang.catalog.models import ItemType, LifeSituation, Material, ServiceStandard, Target
 from yiwang.certificates.models import CertificateType
 from yiwang.core.errors import ValidationFailed
@@ -267,6 +268,10 @@ class _Fields:
             self.problem(key, _("Give a list of strings."))
             return []
         return value
+
+    def raw(self, key: str) -> Any:
+        """An optional key's value as it is, for the caller to check."""
+        return self._get(key, False)
 
     def tables(self, key: str) -> list[Mapping[str, Any]]:
         value = self._get(key, False)
@@ -666,6 +671,7 @@ class CatalogData:
     processes: dict[str, str]
     decisions: dict[str, str]
     departments: dict[str, Department]
+    bundles: list[dict[str, Any]] = field(default_factory=list)
 
 
 def catalog_read(root: Path) -> CatalogData:
@@ -759,6 +765,16 @@ def catalog_read(root: Path) -> CatalogData:
         if spec.form and spec.form not in form_files:
             problem("form", _("There is no file forms/%(name)s.json.") % {"name": spec.form})
         _process_check(spec, processes, decisions, problem)
+    bundles = [
+        bundle
+        for file in sorted((root / "bundles").glob("*.toml"))
+        if (
+            bundle := _bundle_read(
+                file, root, problems, items, forms, known_situations, certificate_types
+            )
+        )
+        is not None
+    ]
     if problems:
         raise CatalogDataError(problems)
     return CatalogData(
@@ -770,7 +786,198 @@ def catalog_read(root: Path) -> CatalogData:
         processes=processes,
         decisions=decisions,
         departments=departments,
+        bundles=bundles,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (catalog.bundles)
+
+
+def _bundle_read(
+    file: Path,
+    root: Path,
+    problems: list[CatalogProblem],
+    items: Sequence[ItemSpec],
+    forms: Mapping[str, tuple[Any, Any]],
+    known_situations: set[str],
+    certificate_types: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any] | None:
+    data = _toml_read(file, root, problems)
+    if data is None:
+        return None
+    path = _relative(file, root)
+    before = len(problems)
+    f = _Fields(data, path, problems)
+    f.only(bundle_rules.BUNDLE_KEYS)
+    code = f.text("code", max_length=50, pattern=SLUG)
+    if code and code != file.stem:
+        f.problem("code", _("The code must be the file's name, %(name)s.") % {"name": file.stem})
+    target = f.text("target", choices=SITUATION_TARGETS)
+    situation = f.text("life_situation", required=False)
+    if situation and situation not in known_situations:
+        f.problem(
+            "life_situation", _("No life situation has the code %(code)r.") % {"code": situation}
+        )
+    bundle: dict[str, Any] = {
+        "code": code,
+        "name": f.text("name", max_length=100),
+        "target": target,
+        "life_situation": situation,
+        "region_code": f.text("region_code", max_length=12),
+        "summary": f.text("summary", required=False),
+        "applicant_note": f.text("applicant_note", required=False, max_length=200),
+        "confirm_days": f.integer("confirm_days", required=False, default=7, minimum=1, maximum=30),
+        "wait_limit_days": f.integer(
+            "wait_limit_days", required=False, default=10, minimum=1, maximum=60
+        ),
+    }
+    by_code = {spec.values.get("code"): spec for spec in items}
+    parts: list[dict[str, Any]] = []
+    part_forms: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
+    tables = f.tables("parts")
+    if len(tables) < 2:
+        f.problem("parts", _("A bundle has at least two parts."))
+    for index, table in enumerate(tables):
+        p = _Fields(table, path, problems, prefix=f"parts[{index}].")
+        p.only(bundle_rules.PART_KEYS)
+        key = p.text("key", max_length=40, pattern=bundle_rules.PART_KEY)
+        if any(part["key"] == key for part in parts):
+            p.problem("key", _("%(code)r appears twice.") % {"code": key})
+        item_code = p.text("item", max_length=64)
+        spec = by_code.get(item_code)
+        if item_code and spec is None:
+            p.problem("item", _("No item has the code %(code)r.") % {"code": item_code})
+        elif spec is not None and target and spec.values.get("target") != target:
+            p.problem(
+                "item",
+                _("The item is for %(item)s applicants, the bundle for %(bundle)s.")
+                % {"item": spec.values.get("target"), "bundle": target},
+            )
+        after = p.text_list("after")
+        earlier = [part["key"] for part in parts]
+        for name in after:
+            if name not in earlier:
+                p.problem(
+                    "after", _("%(key)r is not a part declared before this one.") % {"key": name}
+                )
+        when = p.raw("when")
+        if when is not None and not isinstance(when, dict):
+            p.problem("when", _("Give a JSON Logic rule as a table."))
+            when = None
+        from_results = p.raw("from_results") or {}
+        if not isinstance(from_results, dict) or not all(
+            isinstance(v, str) for v in from_results.values()
+        ):
+            p.problem("from_results", _('Give a table of fact = "part.field".'))
+            from_results = {}
+        for element, source in from_results.items():
+            source_part, _dot, source_field = source.partition(".")
+            depended = next((part for part in parts if part["key"] == source_part), None)
+            if source_part not in after or depended is None:
+                p.problem(
+                    f"from_results.{element}",
+                    _("%(part)r is not a part this one waits for.") % {"part": source_part},
+                )
+                continue
+            result = by_code[depended["item"]].result if depended["item"] in by_code else {}
+            kind = certificate_types.get(result.get("certificate_type", ""))
+            if not result or kind is None:
+                p.problem(
+                    f"from_results.{element}",
+                    _("The part %(part)r issues no certificate.") % {"part": source_part},
+                )
+            elif source_field not in kind["fields"] and source_field != "certificate_number":
+                p.problem(
+                    f"from_results.{element}",
+                    _("The certificate %(type)s has no field %(field)r.")
+                    % {"type": kind["code"], "field": source_field},
+                )
+        parts.append(
+            {
+                "key": key,
+                "item": item_code,
+                "optional": p.boolean("optional", default=False),
+                "when": when or {},
+                "after": after,
+                "from_results": dict(from_results),
+            }
+        )
+        if spec is not None and spec.form in forms:
+            schema, ui = forms[spec.form]
+            if isinstance(schema, dict) and isinstance(ui, dict):
+                part_forms.append((key, schema, ui))
+    bundle["parts"] = parts
+    if len(problems) > before:
+        return None
+    excluded = {part["key"]: list(part["from_results"]) for part in parts}
+    merged = bundle_rules.merged_form(part_forms, exclude=excluded)
+    for where, message in merged.problems:
+        problems.append(CatalogProblem(path, f"parts.{where}", message))
+    for index, part in enumerate(parts):
+        part_elements = {
+            bundle_rules.field_element(part["key"], name, ui.get(name) or {})
+            for key, schema, ui in part_forms
+            if key == part["key"]
+            for name in schema.get("properties") or {}
+        }
+        for element in part["from_results"]:
+            if element not in part_elements:
+                problems.append(
+                    CatalogProblem(
+                        path,
+                        f"parts[{index}].from_results.{element}",
+                        _("No field of this part holds %(element)s.") % {"element": element},
+                    )
+                )
+        for element in sorted(bundle_rules.rule_variables(part["when"])):
+            if element not in merged.fields:
+                problems.append(
+                    CatalogProblem(
+                        path,
+                        f"parts[{index}].when",
+                        _("The rule reads %(element)s, which the form does not ask.")
+                        % {"element": element},
+                    )
+                )
+    prefill = f.raw("prefill") or {}
+    if not isinstance(prefill, dict):
+        f.problem("prefill", _("Give a table of fact = source."))
+        prefill = {}
+    for element, source in prefill.items():
+        if element not in merged.fields:
+            f.problem(
+                f"prefill.{element}",
+                _("The form does not ask %(element)s.") % {"element": element},
+            )
+        elif source_problem := prefill_source_problem(source):
+            f.problem(f"prefill.{element}", source_problem)
+    bundle["prefill"] = dict(prefill)
+    co_applicants = []
+    keys = {part["key"] for part in parts}
+    for index, table in enumerate(f.tables("co_applicants")):
+        c = _Fields(table, path, problems, prefix=f"co_applicants[{index}].")
+        c.only(bundle_rules.CO_APPLICANT_KEYS)
+        entry = {
+            "label": c.text("label", max_length=50),
+            "list": c.text("list", required=False),
+            "name": c.text("name"),
+            "id_number": c.text("id_number"),
+            "parts": c.text_list("parts"),
+        }
+        for name in entry["parts"]:
+            if name not in keys:
+                c.problem("parts", _("%(key)r is not a part of the bundle.") % {"key": name})
+        wanted = [entry["list"]] if entry["list"] else [entry["name"], entry["id_number"]]
+        for element in wanted:
+            if element and element not in merged.fields:
+                c.problem(
+                    "list" if entry["list"] else "name",
+                    _("The form does not ask %(element)s.") % {"element": element},
+                )
+        co_applicants.append(entry)
+    bundle["co_applicants"] = co_applicants
+    return bundle if len(problems) == before else None
 
 
 def _result_check(

@@ -252,3 +252,42 @@ class ServiceItemVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item.code} v{self.number}"
+
+
+class LifeEventBundle(models.Model):
+    """一件事: several items of several departments applied for with one form.
+
+    ``definition`` is the bundle as loaded from ``catalog-data/bundles/`` (see
+    ``catalog.bundles``): its parts, dependencies, rules, co-applicants and prefill. An
+    application copies it when it starts, so a change here never touches one in flight.
+    """
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    life_situation = models.ForeignKey(
+        LifeSituation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundles",
+        verbose_name=_("life situation"),
+    )
+    region_code = models.CharField(_("region"), max_length=12)
+    summary = models.TextField(_("summary"), blank=True)
+    applicant_note = models.CharField(_("who applies"), max_length=200, blank=True)
+    definition = models.JSONField(_("definition"), default=dict)
+    is_active = models.BooleanField(_("open for applications"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("life-event bundle")
+        verbose_name_plural = _("life-event bundles")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def part_items(self) -> list[str]:
+        return [part["item"] for part in self.definition.get("parts", [])]

@@ -38,6 +38,7 @@ from yiwang.catalog.datafiles import (
     process_problem,
 )
 from yiwang.catalog.models import (
+    LifeEventBundle,
     LifeSituation,
     Material,
     ServiceItem,
@@ -95,6 +96,7 @@ class CatalogLoadResult:
     standards: LoadCounts = field(default_factory=LoadCounts)
     items: LoadCounts = field(default_factory=LoadCounts)
     materials: LoadCounts = field(default_factory=LoadCounts)
+    bundles: LoadCounts = field(default_factory=LoadCounts)
     materials_deleted: int = 0
     versions_created: int = 0
     # The data resources of data-resources.toml, when the catalogue folder has one.
@@ -102,7 +104,13 @@ class CatalogLoadResult:
 
     @property
     def changed(self) -> bool:
-        parts = (self.certificate_types, self.life_situations, self.standards, self.items)
+        parts = (
+            self.certificate_types,
+            self.life_situations,
+            self.standards,
+            self.items,
+            self.bundles,
+        )
         return (
             any(p.changed for p in (*parts, self.materials))
             or bool(self.materials_deleted)
@@ -119,6 +127,7 @@ class CatalogLoadResult:
                 ("事项标准 Service standards", self.standards),
                 ("服务事项 Service items", self.items),
                 ("申请材料 Materials", self.materials),
+                ("一件事 Life-event bundles", self.bundles),
             )
         ]
 
@@ -352,6 +361,22 @@ def _without_code(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in row.items() if key != "code"}
 
 
+def _bundle_write(bundle: Mapping[str, Any]) -> str:
+    situation = bundle["life_situation"]
+    values = {
+        "name": bundle["name"],
+        "target": bundle["target"],
+        "life_situation_id": (
+            LifeSituation.objects.only("pk").get(code=situation).pk if situation else None
+        ),
+        "region_code": bundle["region_code"],
+        "summary": bundle["summary"],
+        "applicant_note": bundle["applicant_note"],
+        "definition": dict(bundle),
+    }
+    return _upsert(LifeEventBundle, {"code": bundle["code"]}, values)[1]
+
+
 def _item_write(spec: ItemSpec, catalog: CatalogData, result: CatalogLoadResult) -> ServiceItem:
     department = catalog.departments[spec.department]
     schema, ui = catalog.forms[spec.form]
@@ -436,6 +461,8 @@ def catalog_load(*, root: Path) -> CatalogLoadResult:
         if spec.data_reads:
             # Its data officer can then ask the providers for grants to that system.
             exchange_services.workbench_consumer(catalog.departments[spec.department])
+    for bundle in catalog.bundles:
+        result.bundles.add(_bundle_write(bundle))
     logger.info(
         "Catalogue loaded from %s: %d items, %d new versions",
         root,

@@ -96,3 +96,12 @@ def certificate_states(identifiers: Iterable[str]) -> dict[str, str]:
         else:
             states[identifier] = "valid"
     return states
+
+
+def certificate_issued_for(source: str) -> Certificate | None:
+    """The valid certificate issued from a source (``application:<number>``), if any."""
+    return (
+        Certificate.objects.filter(source=source, status=Certificate.Status.VALID)
+        .order_by("-pk")
+        .first()
+    )

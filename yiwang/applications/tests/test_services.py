@@ -507,7 +507,13 @@ def test_an_overdue_acceptance_fires_the_timer_and_escalates_once(catalogue, sta
 
     application.refresh_from_db()
     assert first["overdue"] == 1
-    assert second == {"warned": 0, "overdue": 0, "timers": 0}
+    assert second == {
+        "warned": 0,
+        "overdue": 0,
+        "timers": 0,
+        "bundles_expired": 0,
+        "parts_escalated": 0,
+    }
     assert application.overdue_since is not None
     actions = list(application.events.values_list("action", flat=True))
     assert "overdue_escalated" in actions
@@ -570,7 +576,13 @@ def test_after_a_resubmission_the_acceptance_deadline_starts_again(catalogue, st
 
     counts = services.deadlines_check(now=timezone.now() + datetime.timedelta(days=1))
 
-    assert counts == {"warned": 0, "overdue": 0, "timers": 0}
+    assert counts == {
+        "warned": 0,
+        "overdue": 0,
+        "timers": 0,
+        "bundles_expired": 0,
+        "parts_escalated": 0,
+    }
 
 
 def test_a_decision_is_texted_and_e_mailed_to_an_applicant_with_an_address(

@@ -27,7 +27,8 @@ class Command(BaseCommand):
             counts = deadlines_check()
             self.stdout.write(
                 f"deadlines: {counts['warned']} warned, {counts['overdue']} overdue, "
-                f"{counts['timers']} timers fired"
+                f"{counts['timers']} timers fired; bundles: {counts['bundles_expired']} "
+                f"expired unconfirmed, {counts['parts_escalated']} waiting parts escalated"
             )
             if every <= 0:
                 return
