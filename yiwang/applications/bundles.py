@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +28,6 @@ from yiwang.applications.models import (
     BUNDLE_CLOSED,
     CLOSED,
     Application,
-    ApplicationNumberSequence,
     BundleApplication,
     BundleEvent,
     BundleParticipant,
@@ -37,7 +36,8 @@ from yiwang.applications.models import (
 )
 from yiwang.applications.prefill import Prefilled, form_prefill
 from yiwang.catalog import bundles as bundle_rules
-from yiwang.catalog.models import LifeEventBundle, ServiceItem, ServiceItemVersion
+from yiwang.catalog import selectors as catalog_selectors
+from yiwang.catalog.models import LifeEventBundle, ServiceItemVersion
 from yiwang.certificates import selectors as certificate_selectors
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import resident_id_parse
@@ -78,28 +78,23 @@ class BundleForm:
 
 
 def bundle_published(code: str) -> LifeEventBundle:
-    bundle = LifeEventBundle.objects.filter(code=code, is_active=True).first()
+    bundle = catalog_selectors.bundle_get(code)
     if bundle is None:
         raise NotFound(_("This life event does not exist or is not open for applications."))
     return bundle
 
 
 def _versions(bundle: LifeEventBundle) -> dict[str, ServiceItemVersion]:
-    items = {
-        item.code: item
-        for item in ServiceItem.objects.select_related("current_version").filter(
-            code__in=bundle.part_items, status=ServiceItem.Status.PUBLISHED
-        )
-    }
+    current = catalog_selectors.current_versions(bundle.part_items)
     versions = {}
     for part in bundle.definition["parts"]:
-        item = items.get(part["item"])
-        if item is None or item.current_version is None:
+        version = current.get(part["item"])
+        if version is None:
             raise Conflict(
                 _("One of the services of this life event is not open for applications now."),
                 code="bundle_item_unavailable",
             )
-        versions[part["key"]] = item.current_version
+        versions[part["key"]] = version
     return versions
 
 
@@ -221,15 +216,7 @@ def _part_errors(
 def _bundle_number(region_code: str, today: datetime.date) -> str:
     """YJS<region 6><yyyymmdd><5-digit daily sequence>."""
     prefix = f"YJS{region_code}{today:%Y%m%d}"
-    table = ApplicationNumberSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{table}" (prefix, last) VALUES (%s, 1) ON CONFLICT (prefix) '  # noqa: S608
-            f'DO UPDATE SET last = "{table}".last + 1 RETURNING last',
-            [prefix],
-        )
-        (last,) = cursor.fetchone()
-    return f"{prefix}{last:05d}"
+    return f"{prefix}{services.sequence_next(prefix):05d}"
 
 
 def _event(

@@ -184,6 +184,11 @@ def _next_number(application: Application, today: datetime.date) -> str:
     """<region 6><department kind code><yyyymmdd><5-digit daily sequence>."""
     department_code = application.snapshot["department"]["code"].split("-")[-1]
     prefix = f"{application.region_code}{department_code}{today:%Y%m%d}"
+    return f"{prefix}{sequence_next(prefix):05d}"
+
+
+def sequence_next(prefix: str) -> int:
+    """The next number of the daily sequence named by ``prefix``, starting at 1."""
     # One statement: the row lock it takes is held only from here to the commit.
     table = ApplicationNumberSequence._meta.db_table
     with connection.cursor() as cursor:
@@ -193,7 +198,7 @@ def _next_number(application: Application, today: datetime.date) -> str:
             [prefix],
         )
         (last,) = cursor.fetchone()
-    return f"{prefix}{last:05d}"
+    return int(last)
 
 
 def _due_at(day: datetime.date) -> str:

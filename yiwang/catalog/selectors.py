@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import (
     Case,
     Count,
@@ -19,7 +21,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Replace
 
-from yiwang.catalog.models import LifeSituation, Material, ServiceItem, Target
+from yiwang.catalog.models import (
+    LifeEventBundle,
+    LifeSituation,
+    Material,
+    ServiceItem,
+    ServiceItemVersion,
+    Target,
+)
 from yiwang.core.selectors import region_get, region_path
 from yiwang.identity.models import Department
 
@@ -166,3 +175,14 @@ def catalog_departments() -> QuerySet[Department]:
         .select_related("region")
         .order_by("code")
     )
+
+
+def bundle_get(code: str) -> LifeEventBundle | None:
+    """A life-event bundle open for applications."""
+    return LifeEventBundle.objects.filter(code=code, is_active=True).first()
+
+
+def current_versions(codes: Iterable[str]) -> dict[str, ServiceItemVersion]:
+    """Item code → the version now published, for the published items among ``codes``."""
+    items = _published().filter(code__in=list(codes)).select_related("current_version")
+    return {item.code: item.current_version for item in items if item.current_version}
