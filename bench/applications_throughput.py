@@ -775,7 +775,7 @@ def form_for(item_code: str, *, name: str, id_number: str, phone: str) -> dict[s
         "applicant_id_number": id_number,
         "applicant_phone": phone,
         "guardian_relationship": "self",
-        "bank": "中国工商银行杭州分行",
+        "bank": "中国工商银行",
         "photo_receipt_number": "HZ20260001",
         "delivery_method": "post",
         "delivery_address": "浙江省杭州市西湖区文新街道文一西路100号",

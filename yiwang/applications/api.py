@@ -1,6 +1,7 @@
-"""JSON API for applicants (办件) and staff (workbench).
+"""JSON API for applicants (办件), life-event bundles (一件事) and staff (workbench).
 
-Applicants see only their own applications; staff only their departments' tasks. Each
+Applicants see only their own applications and bundles; co-applicants only the bundles
+that name their verified ID number; staff only their departments' tasks. Each
 endpoint parses its input, calls one service or selector and serialises the result.
 """
 
@@ -15,19 +16,37 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from ninja.params import HeaderEx, P
 
-from yiwang.applications import selectors, services
-from yiwang.applications.models import Application, WorkTask
+from yiwang.applications import bundles, selectors, services
+from yiwang.applications.models import (
+    Application,
+    BundleApplication,
+    BundleParticipant,
+    BundleStatus,
+    WorkTask,
+)
 from yiwang.applications.models import Status as AppStatus
 from yiwang.applications.schemas import (
     ApplicationCreateIn,
     ApplicationDetailOut,
     ApplicationOut,
+    BundleApplicationDetailOut,
+    BundleApplicationOut,
+    BundleDeclineIn,
+    BundleEventOut,
+    BundleFormOut,
+    BundleFormSectionOut,
+    BundleInvitationOut,
+    BundleOptionalPartOut,
+    BundleParticipantOut,
+    BundlePartOut,
+    BundleSubmitIn,
     DataReadOut,
     EventOut,
     ExtendIn,
     FormDataIn,
     MaterialOut,
     NotificationOut,
+    PrefilledOut,
     ResubmitIn,
     SubmitIn,
     SupplementRequestOut,
@@ -36,8 +55,10 @@ from yiwang.applications.schemas import (
     TaskOut,
     WithdrawIn,
 )
+from yiwang.catalog.models import ServiceItemVersion
 from yiwang.core.api import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.masking import mask_id_number, mask_name
 from yiwang.identity.models import User
 
 router = Router()
@@ -46,6 +67,12 @@ ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys((400, 401, 403, 404, 409, 422,
 
 def _me(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def _idempotency_key(value: str) -> str:
+    if len(value) > 64:
+        raise ValidationFailed.for_field("Idempotency-Key", _("At most 64 characters."))
+    return value
 
 
 def _application_out(application: Application) -> ApplicationOut:
@@ -161,14 +188,12 @@ def application_draft_create(
     payload: ApplicationCreateIn,
     idempotency_key: HeaderEx[str, P(alias="Idempotency-Key")] = "",
 ) -> Status[ApplicationOut]:
-    if len(idempotency_key) > 64:
-        raise ValidationFailed.for_field("Idempotency-Key", _("At most 64 characters."))
     application = services.application_draft_create(
         applicant=_me(request),
         item_code=payload.item_code,
         form_data=payload.form_data,
         organisation_id=payload.organisation_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=_idempotency_key(idempotency_key),
         applied_from_region_code=payload.applied_from_region_code,
     )
     return Status(201, _application_out(application))
@@ -338,6 +363,275 @@ def notifications_list(request: HttpRequest, unread: bool = False) -> list[Notif
 def notification_mark_read(request: HttpRequest, notification_id: int) -> Status[None]:
     services.notification_mark_read(user=_me(request), notification_id=notification_id)
     return Status(204, None)
+
+
+# --- Life-event bundles (一件事) ----------------------------------------------------------
+
+
+def _bundle_fields(bundle_application: BundleApplication) -> dict[str, Any]:
+    # As the applicant applied: the bundle's name when it was submitted.
+    return {
+        "id": bundle_application.pk,
+        "number": bundle_application.number,
+        "bundle_code": bundle_application.bundle.code,
+        "bundle_name": bundle_application.snapshot["name"],
+        "status": bundle_application.status,
+        "status_label": str(BundleStatus(bundle_application.status).label),
+        "part_keys": list(bundle_application.part_keys),
+        "submitted_at": bundle_application.submitted_at,
+        "confirm_due": bundle_application.confirm_due,
+        "closed_at": bundle_application.closed_at,
+    }
+
+
+def _bundle_out(bundle_application: BundleApplication) -> BundleApplicationOut:
+    return BundleApplicationOut(**_bundle_fields(bundle_application))
+
+
+def _bundle_parts(bundle_application: BundleApplication) -> list[BundlePartOut]:
+    snapshot = bundle_application.snapshot
+    applicable = set(bundle_application.part_keys)
+    created = {part.bundle_part: part for part in bundle_application.parts.all()}
+    parts = []
+    for definition in snapshot["parts"]:
+        key = definition["key"]
+        if key not in applicable:
+            continue
+        # Parts are created once everyone has confirmed; until then the version the bundle
+        # was submitted under names the item and its department.
+        guide = ServiceItemVersion.objects.get_cached(snapshot["versions"][key]).snapshot
+        application = created.get(key)
+        parts.append(
+            BundlePartOut(
+                key=key,
+                item_code=guide["code"],
+                name=snapshot["part_names"][key],
+                department_code=guide["department"]["code"],
+                department_name=guide["department"]["name"],
+                waits_for=[k for k in definition["after"] if k in applicable],
+                application_id=application.pk if application else None,
+                number=application.number if application else None,
+                status=application.status if application else None,
+                status_label=str(AppStatus(application.status).label) if application else "",
+            )
+        )
+    return parts
+
+
+def _bundle_timeline(bundle_application: BundleApplication) -> list[BundleEventOut]:
+    applicant_id = bundle_application.applicant_id
+    entries = []
+    for event in bundle_application.events.all():
+        data = dict(event.data)
+        if data.get("name"):
+            data["name"] = mask_name(str(data["name"]))
+        entries.append(
+            BundleEventOut(
+                part=event.part,
+                action=event.action,
+                from_status="",
+                to_status="",
+                actor_role=(
+                    ""
+                    if event.actor_id is None
+                    else "applicant"
+                    if event.actor_id == applicant_id
+                    else "co_applicant"
+                ),
+                comment=event.comment,
+                data=data,
+                created_at=event.created_at,
+            )
+        )
+    for part in bundle_application.parts.all():
+        # Applicants see the acting role, not the staff member's name.
+        entries.extend(
+            BundleEventOut(
+                part=part.bundle_part,
+                action=event.action,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                actor_role=event.actor_role,
+                comment=event.comment,
+                data=event.data,
+                created_at=event.created_at,
+            )
+            for event in part.events.all()
+        )
+    # A stable sort: entries of the same instant keep the bundle's before its parts'.
+    return sorted(entries, key=lambda entry: entry.created_at)
+
+
+def _bundle_detail_out(bundle_application: BundleApplication) -> BundleApplicationDetailOut:
+    return BundleApplicationDetailOut(
+        **_bundle_fields(bundle_application),
+        parts=_bundle_parts(bundle_application),
+        participants=[
+            BundleParticipantOut(
+                label=participant.label,
+                name=mask_name(participant.name),
+                id_number=mask_id_number(participant.id_number),
+                state=participant.state,
+                state_label=str(BundleParticipant.State(participant.state).label),
+                responded_at=participant.responded_at,
+                reason=participant.reason,
+            )
+            for participant in bundle_application.participants.all()
+        ],
+        timeline=_bundle_timeline(bundle_application),
+    )
+
+
+def _invitation_out(participant: BundleParticipant) -> BundleInvitationOut:
+    bundle_application = participant.bundle_application
+    snapshot = bundle_application.snapshot
+    return BundleInvitationOut(
+        id=participant.pk,
+        label=participant.label,
+        state=participant.state,
+        state_label=str(BundleParticipant.State(participant.state).label),
+        bundle_number=bundle_application.number,
+        bundle_code=bundle_application.bundle.code,
+        bundle_name=snapshot["name"],
+        bundle_status=bundle_application.status,
+        applicant_name=bundle_application.applicant.display_name,
+        part_names=[snapshot["part_names"][key] for key in bundle_application.part_keys],
+        submitted_at=bundle_application.submitted_at,
+        confirm_due=bundle_application.confirm_due,
+        responded_at=participant.responded_at,
+    )
+
+
+def _invitation(request: HttpRequest, participant_id: int) -> BundleInvitationOut:
+    participant = selectors.bundle_invitation_for(_me(request), participant_id)
+    if participant is None:
+        raise NotFound()
+    return _invitation_out(participant)
+
+
+@router.get(
+    "/bundles/{code}/form",
+    response={200: BundleFormOut, **ERRORS},
+    tags=["bundles"],
+    summary="The merged form of a life-event bundle (一件事), prefilled for me",
+)
+def bundle_form(request: HttpRequest, code: str) -> BundleFormOut:
+    form = bundles.bundle_form(applicant=_me(request), bundle=bundles.bundle_published(code))
+    return BundleFormOut(
+        bundle_code=form.bundle.code,
+        bundle_name=form.bundle.name,
+        form_schema=form.schema,
+        ui_schema=form.ui,
+        sections=[
+            BundleFormSectionOut(title=title, fields=fields) for title, fields in form.sections
+        ],
+        prefilled={
+            name: PrefilledOut(value=filled.value, source=filled.source, locked=filled.locked)
+            for name, filled in form.prefilled.items()
+        },
+        optional_parts=[
+            BundleOptionalPartOut(
+                key=part["key"], item_code=part["item"], name=form.part_name(part["key"])
+            )
+            for part in form.optional_parts()
+        ],
+    )
+
+
+@router.post(
+    "/bundles/{code}/applications",
+    response={201: BundleApplicationOut, **ERRORS},
+    tags=["bundles"],
+    summary="Apply for a life-event bundle; the same Idempotency-Key returns the same bundle",
+)
+def bundle_submit(
+    request: HttpRequest,
+    code: str,
+    payload: BundleSubmitIn,
+    idempotency_key: HeaderEx[str, P(alias="Idempotency-Key")] = "",
+) -> Status[BundleApplicationOut]:
+    bundle_application = bundles.bundle_submit(
+        applicant=_me(request),
+        bundle=bundles.bundle_published(code),
+        form_data=payload.form_data,
+        optional_parts=payload.optional_parts,
+        idempotency_key=_idempotency_key(idempotency_key),
+    )
+    return Status(201, _bundle_out(bundle_application))
+
+
+@router.get(
+    "/bundle-applications",
+    response={200: list[BundleApplicationOut], **ERRORS},
+    tags=["bundles"],
+    summary="My life-event bundles",
+)
+def bundle_applications_list(request: HttpRequest) -> list[BundleApplicationOut]:
+    return [_bundle_out(b) for b in selectors.bundles_for_applicant(_me(request))]
+
+
+@router.get(
+    "/bundle-applications/{bundle_id}",
+    response={200: BundleApplicationDetailOut, **ERRORS},
+    tags=["bundles"],
+    summary="One of my bundles with its parts, co-applicants and timeline",
+)
+def bundle_application_get(request: HttpRequest, bundle_id: int) -> BundleApplicationDetailOut:
+    bundle_application = selectors.bundle_for_applicant(_me(request), bundle_id)
+    if bundle_application is None:
+        raise NotFound()
+    return _bundle_detail_out(bundle_application)
+
+
+@router.post(
+    "/bundle-applications/{bundle_id}/withdraw",
+    response={200: BundleApplicationOut, **ERRORS},
+    tags=["bundles"],
+    summary="Withdraw a bundle: parts already decided are kept, the others stop",
+)
+def bundle_withdraw(
+    request: HttpRequest, bundle_id: int, payload: WithdrawIn
+) -> BundleApplicationOut:
+    bundle_application = bundles.bundle_withdraw(
+        applicant=_me(request), bundle_id=bundle_id, reason=payload.reason
+    )
+    return _bundle_out(bundle_application)
+
+
+@router.get(
+    "/bundle-invitations",
+    response={200: list[BundleInvitationOut], **ERRORS},
+    tags=["bundles"],
+    summary="Bundles waiting for me to confirm as a co-applicant",
+)
+def bundle_invitations_list(request: HttpRequest) -> list[BundleInvitationOut]:
+    return [
+        _invitation_out(p) for p in selectors.bundle_invitations_for(_me(request), open_only=True)
+    ]
+
+
+@router.post(
+    "/bundle-invitations/{participant_id}/confirm",
+    response={200: BundleInvitationOut, **ERRORS},
+    tags=["bundles"],
+    summary="Confirm a bundle as a co-applicant (confirming again changes nothing)",
+)
+def bundle_confirm(request: HttpRequest, participant_id: int) -> BundleInvitationOut:
+    bundles.bundle_confirm(user=_me(request), participant_id=participant_id)
+    return _invitation(request, participant_id)
+
+
+@router.post(
+    "/bundle-invitations/{participant_id}/decline",
+    response={200: BundleInvitationOut, **ERRORS},
+    tags=["bundles"],
+    summary="Decline a bundle as a co-applicant: nothing is sent to the departments",
+)
+def bundle_decline(
+    request: HttpRequest, participant_id: int, payload: BundleDeclineIn
+) -> BundleInvitationOut:
+    bundles.bundle_decline(user=_me(request), participant_id=participant_id, reason=payload.reason)
+    return _invitation(request, participant_id)
 
 
 # --- Staff -------------------------------------------------------------------------------

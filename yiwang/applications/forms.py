@@ -303,6 +303,51 @@ class WithdrawForm(Form):
     )
 
 
+class BundleApplyForm(Form):
+    """What the bundle's page asks besides the merged form: the optional services, the key."""
+
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    optional_parts = forms.MultipleChoiceField(
+        label=_("Also apply for"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Optional services of this life event; tick the ones you need."),
+    )
+
+    def __init__(self, *args: Any, parts: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["optional_parts"]
+        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101 - narrows the type
+        if parts:
+            field.choices = list(parts)
+        else:
+            del self.fields["optional_parts"]
+
+
+class BundleWithdrawForm(Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand that the services not yet decided are withdrawn and cannot be resumed."
+        ),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )
+
+
+class BundleDeclineForm(Form):
+    reason = forms.CharField(
+        label=_("Why do you decline?"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please give the reason.")},
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Staff forms
 

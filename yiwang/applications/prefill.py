@@ -17,11 +17,14 @@ her (no certificate, no record, the registry unreachable) leaves the field to be
 
 from __future__ import annotations
 
+import datetime
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.catalog.datafiles import PREFILL_APPLICANT_SOURCES
@@ -63,7 +66,7 @@ def _fits(prop: Mapping[str, Any], value: Any) -> Any:
         return value if value in prop["enum"] else None
     kind = prop.get("type")
     if kind == "string":
-        text = str(value)
+        text = _datetime_part(str(value), prop)
         if "maxLength" in prop and len(text) > prop["maxLength"]:
             return None
         return text
@@ -76,6 +79,26 @@ def _fits(prop: Mapping[str, Any], value: Any) -> Any:
             return int(number) if number.is_integer() else None
         return number
     return value
+
+
+def _datetime_part(text: str, prop: Mapping[str, Any]) -> str:
+    """A registry's moment (an ISO date-time) fits a date field as its local day and a
+    time-of-day field (HH:MM) as its local time."""
+    if "T" not in text or prop.get("enum"):
+        return text
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    if prop.get("format") == "date":
+        return moment.date().isoformat()
+    time_of_day = moment.strftime("%H:%M")
+    pattern = prop.get("pattern")
+    if isinstance(pattern, str) and re.search(pattern, time_of_day):
+        return time_of_day
+    return text
 
 
 def _gender(applicant: User, prop: Mapping[str, Any]) -> str | None:
@@ -143,6 +166,9 @@ def _registry_records(
                     subject=subject,
                     purpose=f"申请人本人办事：预填申请表（{item_name}）",
                     fields=sorted(fields),
+                    # Her own record for her own form: asking is her consent (verified only).
+                    requested_by_subject=resource.subject_kind != "organisation"
+                    and applicant.assurance_level >= 2,
                 ),
             )
         except exchange_services.ExchangeError as exc:

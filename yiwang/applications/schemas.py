@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ApplicationCreateIn(Schema):
@@ -149,3 +149,113 @@ class NotificationOut(Schema):
     application_id: int | None
     created_at: datetime.datetime
     read_at: datetime.datetime | None
+
+
+# --- Life-event bundles (一件事) ----------------------------------------------------------
+
+
+class BundleSubmitIn(Schema):
+    # Keyed by the merged form's input names (``child__name``); locked prefilled values are
+    # kept whatever is posted.
+    form_data: dict[str, Any] = {}
+    optional_parts: list[str] = Field([], description="Keys of the optional parts chosen")
+
+
+class BundleDeclineIn(Schema):
+    reason: str = ""
+
+
+class PrefilledOut(Schema):
+    value: Any
+    source: str = Field(description="Where the value came from, as the applicant is told")
+    locked: bool = Field(description="A verified value the applicant cannot change")
+
+
+class BundleFormSectionOut(Schema):
+    title: str
+    fields: list[str] = Field(description="Input names, in order")
+
+
+class BundleOptionalPartOut(Schema):
+    key: str
+    item_code: str
+    name: str
+
+
+class BundleFormOut(Schema):
+    bundle_code: str
+    bundle_name: str
+    form_schema: dict[str, Any] = Field(description="JSON Schema over the merged input names")
+    ui_schema: dict[str, Any] = Field(description="Presentation hints: ui:order …")
+    sections: list[BundleFormSectionOut]
+    prefilled: dict[str, PrefilledOut] = Field(description="Input name → prefilled value")
+    optional_parts: list[BundleOptionalPartOut]
+
+
+class BundleApplicationOut(Schema):
+    id: int
+    number: str
+    bundle_code: str
+    bundle_name: str
+    status: str
+    status_label: str
+    part_keys: list[str] = Field(description="The parts that apply, in bundle order")
+    submitted_at: datetime.datetime
+    confirm_due: datetime.datetime | None
+    closed_at: datetime.datetime | None
+
+
+class BundlePartOut(Schema):
+    key: str
+    item_code: str
+    name: str
+    department_code: str
+    department_name: str
+    waits_for: list[str] = Field(description="Keys of the parts whose results it waits for")
+    application_id: int | None = Field(description="None until the co-applicants confirm")
+    number: str | None
+    status: str | None = Field(description="The part's application status; None until created")
+    status_label: str
+
+
+class BundleParticipantOut(Schema):
+    label: str
+    name: str = Field(description="Masked")
+    id_number: str = Field(description="Masked")
+    state: str
+    state_label: str
+    responded_at: datetime.datetime | None
+    reason: str = Field(description="Why the co-applicant declined")
+
+
+class BundleEventOut(Schema):
+    part: str = Field(description="The part's key; empty for the bundle's own entries")
+    action: str
+    from_status: str
+    to_status: str
+    actor_role: str = Field(description="applicant, co_applicant, a staff role or empty")
+    comment: str
+    data: dict[str, Any]
+    created_at: datetime.datetime
+
+
+class BundleApplicationDetailOut(BundleApplicationOut):
+    parts: list[BundlePartOut]
+    participants: list[BundleParticipantOut]
+    timeline: list[BundleEventOut] = Field(description="The bundle's and its parts' entries")
+
+
+class BundleInvitationOut(Schema):
+    id: int
+    label: str = Field(description="As whom the user is asked to confirm")
+    state: str
+    state_label: str
+    bundle_number: str
+    bundle_code: str
+    bundle_name: str
+    bundle_status: str
+    applicant_name: str = Field(description="Masked")
+    part_names: list[str] = Field(description="The services applied for")
+    submitted_at: datetime.datetime
+    confirm_due: datetime.datetime | None
+    responded_at: datetime.datetime | None

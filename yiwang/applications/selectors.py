@@ -13,6 +13,10 @@ from yiwang.applications.models import (
     Application,
     ApplicationEvent,
     ApplicationMaterial,
+    BundleApplication,
+    BundleEvent,
+    BundleParticipant,
+    BundleStatus,
     Notification,
     Status,
     WorkTask,
@@ -41,7 +45,7 @@ def applications_for_applicant(user: User, *, status: str | None = None) -> Quer
 def application_for_applicant(user: User, application_id: int) -> Application | None:
     return (
         Application.objects.filter(pk=application_id, applicant=user)
-        .select_related("organisation")
+        .select_related("organisation", "bundle__bundle")
         .prefetch_related(
             Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
             Prefetch(
@@ -101,9 +105,9 @@ def tasks_for_staff(
     tasks = tasks.filter(state__in=states)
     if mine:
         tasks = tasks.filter(assignee=user)
-    return tasks.select_related("application", "application__applicant", "assignee").order_by(
-        "application__acceptance_due", "created_at", "id"
-    )
+    return tasks.select_related(
+        "application", "application__applicant", "application__bundle", "assignee"
+    ).order_by("application__acceptance_due", "created_at", "id")
 
 
 def task_for_staff(user: User, task_id: int) -> WorkTask | None:
@@ -128,3 +132,69 @@ def notifications_for_user(user: User, *, unread_only: bool = False) -> QuerySet
 
 def unread_notification_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (一件事)
+
+
+def bundles_for_applicant(user: User) -> QuerySet[BundleApplication]:
+    return (
+        BundleApplication.objects.filter(applicant=user)
+        .select_related("bundle")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def bundle_for_applicant(user: User, bundle_id: int) -> BundleApplication | None:
+    """One of the user's bundles with its parts, participants and timeline."""
+    return (
+        BundleApplication.objects.filter(pk=bundle_id, applicant=user)
+        .select_related("bundle")
+        .prefetch_related(
+            Prefetch(
+                "parts",
+                queryset=Application.objects.order_by("pk").prefetch_related(
+                    Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor"))
+                ),
+            ),
+            "participants",
+            Prefetch("events", queryset=BundleEvent.objects.select_related("actor")),
+        )
+        .first()
+    )
+
+
+def bundle_invitations_for(user: User, *, open_only: bool = False) -> QuerySet[BundleParticipant]:
+    """The bundles the user is asked to confirm as a co-applicant (matched by her verified
+    ID number: the invitation may predate her account)."""
+    if not user.id_number or user.assurance_level < 2:
+        return BundleParticipant.objects.none()
+    invitations = (
+        BundleParticipant.objects.filter(id_number=user.id_number)
+        .exclude(bundle_application__applicant=user)
+        .select_related("bundle_application__bundle", "bundle_application__applicant")
+        .order_by("-bundle_application__submitted_at", "-pk")
+    )
+    if open_only:
+        invitations = invitations.filter(
+            state=BundleParticipant.State.INVITED,
+            bundle_application__status=BundleStatus.CONFIRMING,
+        )
+    return invitations
+
+
+def bundle_invitation_for(user: User, participant_id: int) -> BundleParticipant | None:
+    return bundle_invitations_for(user).filter(pk=participant_id).first()
+
+
+def bundle_of_part(application: Application) -> BundleApplication | None:
+    """The bundle a part belongs to, with every part, for the staff handling one of them."""
+    if application.bundle_id is None:
+        return None
+    return (
+        BundleApplication.objects.filter(pk=application.bundle_id)
+        .select_related("bundle")
+        .prefetch_related(Prefetch("parts", queryset=Application.objects.order_by("pk")))
+        .first()
+    )

@@ -21,7 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiwang.applications import selectors
+from yiwang.applications import results, selectors
 from yiwang.applications.formschema import FORM_DATA_MAX_BYTES, form_errors
 from yiwang.applications.models import (
     CLOSED,
@@ -372,6 +372,12 @@ def application_material_upload(
     materials = _material_codes(application.version)
     if material_code not in materials:
         raise ValidationFailed.for_field("material_code", _("This service has no such material."))
+    if materials[material_code].get("form") == "online":
+        raise ValidationFailed.for_field(
+            "material_code",
+            _("This material is the application form filled in online: nothing to upload."),
+            code="material_online",
+        )
     if upload.size is None or upload.size == 0:
         raise ValidationFailed.for_field("file", _("The file is empty."), code="file_empty")
     if upload.size > MAX_UPLOAD_BYTES:
@@ -499,7 +505,7 @@ def _missing_materials(application: Application) -> list[str]:
     return [
         m["name"]
         for m in application.snapshot.get("materials", [])
-        if m.get("required") and m["code"] not in provided
+        if m.get("required") and m["code"] not in provided and m.get("form") != "online"
     ]
 
 
@@ -872,8 +878,14 @@ def task_complete(
     return application
 
 
-def _result_value(application: Application, source: str) -> str:
+def _result_value(application: Application, source: str, effect: Mapping[str, str]) -> str:
     organisation = application.organisation
+    if source.startswith("effect."):
+        return effect.get(source[len("effect.") :], "")
+    if source.startswith("text:"):
+        return source[len("text:") :]
+    if source.startswith("label."):
+        return results.choice_label(application, source[len("label.") :])
     if source.startswith("form."):
         value = application.form_data.get(source[len("form.") :])
         return "" if value is None else str(value)
@@ -889,20 +901,46 @@ def _result_value(application: Application, source: str) -> str:
     return values[source]
 
 
+def _result_holder(
+    application: Application, result: Mapping[str, Any], effect: Mapping[str, str]
+) -> tuple[str, str, str]:
+    """Who holds the result's certificate: the organisation applied for, the applicant, or
+    — when the item names the holder — her minor child, whose guardian she is."""
+    organisation = application.organisation
+    if result["holder"] == "organisation" and organisation is not None:
+        return ("organisation", organisation.uscc, organisation.name)
+    applicant = application.applicant
+    if "holder_id_number" not in result:
+        return ("person", applicant.id_number or "", applicant.name)
+    number = _result_value(application, result["holder_id_number"], effect)
+    name = _result_value(application, result["holder_name"], effect)
+    if number != applicant.id_number and number not in exchange_selectors.wards_of(
+        applicant.id_number or ""
+    ):
+        raise Conflict(
+            _("The certificate's holder is neither the applicant nor a minor in her care."),
+            code="holder_not_in_care",
+        )
+    return ("person", number, name)
+
+
 def _result_issue(application: Application, staff: User) -> None:
     """制证: the favourable result of an item that issues a certificate issues it, in the
     same transaction as the step that completes the application."""
     result = application.snapshot.get("result") or {}
     if not result:
         return
-    if result["holder"] == "organisation":
-        if application.organisation is None:
-            return
-        holder = ("organisation", application.organisation.uscc, application.organisation.name)
-    else:
-        holder = ("person", application.applicant.id_number or "", application.applicant.name)
-    data = {name: _result_value(application, source) for name, source in result["fields"].items()}
+    if result["holder"] == "organisation" and application.organisation is None:
+        return
     try:
+        effect = (
+            results.result_effect_run(result["effect"], application) if "effect" in result else {}
+        )
+        holder = _result_holder(application, result, effect)
+        data = {
+            name: _result_value(application, source, effect)
+            for name, source in result["fields"].items()
+        }
         certificate = certificate_services.certificate_issue(
             certificate_type=result["certificate_type"],
             issuer=application.department,
@@ -910,7 +948,7 @@ def _result_issue(application: Application, staff: User) -> None:
             holder_identifier=holder[1],
             holder_name=holder[2],
             data={name: value for name, value in data.items() if value},
-            number=application.number or "",
+            number=data.get("certificate_number") or application.number or "",
             source=f"application:{application.number}",
         )
     except YiwangError as exc:
@@ -1274,6 +1312,12 @@ def application_draft_delete(*, applicant: User, application: Application) -> No
         application = _lock(application)
         if application.status != Status.DRAFT:
             raise Conflict(_("Only drafts can be deleted; withdraw a submitted application."))
+        if application.bundle_id is not None:
+            # A part is the bundle's: it goes when the bundle is withdrawn, never on its own.
+            raise Conflict(
+                _("This is part of a life-event application; withdraw that instead."),
+                code="bundle_part",
+            )
         for material in application.materials.all():
             material.file.delete(save=False)
         application.delete()

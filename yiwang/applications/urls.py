@@ -35,6 +35,24 @@ urlpatterns = [
         views.application_withdraw,
         name="withdraw",
     ),
+    path("bundles/<slug:code>/apply/", views.bundle_apply, name="bundle_apply"),
+    path("bundles/<int:bundle_id>/", views.bundle_detail, name="bundle_detail"),
+    path("bundles/<int:bundle_id>/withdraw/", views.bundle_withdraw, name="bundle_withdraw"),
+    path(
+        "bundles/invitations/<int:participant_id>/",
+        views.bundle_invitation,
+        name="bundle_invitation",
+    ),
+    path(
+        "bundles/invitations/<int:participant_id>/confirm/",
+        views.bundle_invitation_confirm,
+        name="bundle_invitation_confirm",
+    ),
+    path(
+        "bundles/invitations/<int:participant_id>/decline/",
+        views.bundle_invitation_decline,
+        name="bundle_invitation_decline",
+    ),
     path("notifications/", views.notification_list, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",

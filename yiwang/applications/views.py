@@ -1,4 +1,5 @@
-"""Pages of applications: apply, my applications, inbox, and the staff workbench.
+"""Pages of applications: apply, my applications, inbox, life-event bundles (一件事), and
+the staff workbench.
 
 Each view parses its input, calls one selector or service and renders. Service errors
 come back on the page: field messages beside their fields (422), conflicts (409) and
@@ -7,8 +8,10 @@ refusals (403) as a message at the top, with the service error's status.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -26,9 +29,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yiwang.applications import prefill, selectors, services
+from yiwang.applications import bundles, prefill, selectors, services
 from yiwang.applications.forms import (
     ApplyForm,
+    BundleApplyForm,
+    BundleDeclineForm,
+    BundleWithdrawForm,
     MaterialUploadForm,
     SchemaForm,
     TaskAssignForm,
@@ -39,14 +45,21 @@ from yiwang.applications.forms import (
     version_form,
 )
 from yiwang.applications.models import (
+    BUNDLE_CLOSED,
     Application,
+    ApplicationEvent,
     ApplicationMaterial,
+    BundleApplication,
+    BundleEvent,
+    BundleParticipant,
+    BundleStatus,
     Status,
     SupplementRequest,
     WorkTask,
 )
+from yiwang.catalog import bundles as bundle_rules
 from yiwang.catalog import selectors as catalog_selectors
-from yiwang.catalog.models import ServiceItem, Target
+from yiwang.catalog.models import ServiceItem, ServiceItemVersion, Target
 from yiwang.certificates import selectors as certificate_selectors
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.identity import selectors as identity_selectors
@@ -430,10 +443,19 @@ def material_download(
 @login_required
 @require_GET
 def application_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.applications_for_applicant(_user(request)), PAGE_SIZE).get_page(
+    user = _user(request)
+    page = Paginator(selectors.applications_for_applicant(user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "applications/list.html", {"page": page})
+    return render(
+        request,
+        "applications/list.html",
+        {
+            "page": page,
+            "bundle_applications": list(selectors.bundles_for_applicant(user)),
+            "invitations": list(selectors.bundle_invitations_for(user, open_only=True)),
+        },
+    )
 
 
 def _open_supplement(application: Application) -> SupplementRequest | None:
@@ -683,6 +705,7 @@ def _staff_application_page(
             "data_results": data_results,
             "can_read_data": application.status in services.OPEN_STATUSES,
             "page_errors": page_errors,
+            "bundle_panel": _bundle_panel(application),
             **_timeline_and_data(application),
         },
         status=status,
@@ -799,6 +822,7 @@ def _task_page(
             "page_errors": page_errors,
             "data_results": data_results,
             "can_read_data": application.status in services.OPEN_STATUSES,
+            "bundle_panel": _bundle_panel(application),
             **_timeline_and_data(application),
         },
         status=status,
@@ -869,3 +893,392 @@ def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
         )
     messages.success(request, _("The task has been assigned."))
     return redirect("applications:task", task_id=task.pk)
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (一件事)
+
+
+@dataclass(frozen=True)
+class BundlePartRow:
+    """One service of a bundle as its applicant follows it."""
+
+    key: str
+    name: str
+    department: str
+    application: Application | None  # None until the co-applicants have confirmed
+    waits_for: list[str]  # names of the earlier services it still waits for
+    note: str  # why it stopped, was refused or needs her action
+    needs_action: bool
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An event of the bundle or of one of its parts, on the bundle's one timeline."""
+
+    created_at: datetime.datetime
+    part_name: str
+    event: ApplicationEvent | BundleEvent
+    is_part: bool
+
+
+def _bundle_versions(snapshot: Mapping[str, Any]) -> dict[str, ServiceItemVersion]:
+    """Part key → the catalogue version the bundle runs under (read once per process)."""
+    return {
+        key: ServiceItemVersion.objects.get_cached(int(pk))
+        for key, pk in (snapshot.get("versions") or {}).items()
+    }
+
+
+def _bundle_facts(
+    bundle_application: BundleApplication, *, shared_only: bool = False
+) -> list[tuple[str, str]]:
+    """(title, shown value) of the facts the applicant gave, in the merged form's order;
+    choices shown by their labels."""
+    snapshot = bundle_application.snapshot
+    versions = _bundle_versions(snapshot)
+    merged = bundle_rules.merged_form(
+        [(key, *version_form(version.snapshot)) for key, version in versions.items()]
+    ).fields
+    data = bundle_application.form_data
+    properties: dict[str, Any] = {}
+    ui: dict[str, Any] = {"ui:order": []}
+    for element, meta in (snapshot.get("elements") or {}).items():
+        if element not in data or (shared_only and not meta.get("shared")):
+            continue
+        field = merged.get(element)
+        properties[element] = {
+            **(field.schema if field else {}),
+            "title": meta.get("title") or element,
+        }
+        ui[element] = field.ui if field else {}
+        ui["ui:order"].append(element)
+    return form_data_rows({"properties": properties}, ui, {e: data[e] for e in properties})
+
+
+def _part_note(application: Application) -> str:
+    """The latest word on a part that stopped, was refused or needs the applicant."""
+    for event in reversed(list(application.events.all())):
+        reasons = [
+            str(item.get("reason", ""))
+            for item in (event.data.get("items") or [])
+            if isinstance(item, dict) and item.get("reason")
+        ]
+        if event.comment or reasons:
+            return "；".join([event.comment, *reasons] if event.comment else reasons)
+    return ""
+
+
+def _bundle_part_rows(bundle_application: BundleApplication) -> list[BundlePartRow]:
+    snapshot = bundle_application.snapshot
+    versions = _bundle_versions(snapshot)
+    names: dict[str, str] = snapshot.get("part_names") or {}
+    parts = {p.bundle_part: p for p in bundle_application.parts.all()}
+    needs_action_notes = {
+        e.part: e.comment
+        for e in bundle_application.events.all()
+        if e.action == "part_needs_action"
+    }
+    rows = []
+    for part in snapshot["parts"]:
+        key = part["key"]
+        if key not in bundle_application.part_keys:
+            continue
+        application = parts.get(key)
+        waits_for: list[str] = []
+        note = ""
+        needs_action = False
+        if application is not None:
+            if application.status == Status.WAITING:
+                waits_for = [
+                    names.get(k, k)
+                    for k in part["after"]
+                    if k in parts and parts[k].status != Status.COMPLETED
+                ]
+            elif application.status == Status.DRAFT:
+                needs_action = True
+                note = needs_action_notes.get(key, "")
+            elif application.status == Status.SUPPLEMENT_REQUESTED:
+                needs_action = True
+                note = _part_note(application)
+            elif application.status in (Status.CANCELLED, Status.DENIED, Status.NOT_ACCEPTED) or (
+                application.decision == "denied"
+            ):
+                note = _part_note(application)
+        version = versions.get(key)
+        rows.append(
+            BundlePartRow(
+                key=key,
+                name=names.get(key, key),
+                department=version.snapshot["department"]["name"] if version else "",
+                application=application,
+                waits_for=waits_for,
+                note=note,
+                needs_action=needs_action,
+            )
+        )
+    return rows
+
+
+def _bundle_timeline(bundle_application: BundleApplication) -> list[TimelineEntry]:
+    """The bundle's events and every part's, oldest first."""
+    names: dict[str, str] = bundle_application.snapshot.get("part_names") or {}
+    entries = [
+        TimelineEntry(e.created_at, names.get(e.part, e.part), e, is_part=False)
+        for e in bundle_application.events.all()
+    ]
+    for part in bundle_application.parts.all():
+        name = names.get(part.bundle_part, part.bundle_part)
+        entries.extend(
+            TimelineEntry(e.created_at, name, e, is_part=True) for e in part.events.all()
+        )
+    return sorted(entries, key=lambda entry: entry.created_at)
+
+
+def _assurance_needed(form: bundles.BundleForm) -> int:
+    return max(int(v.snapshot.get("min_assurance_level", 2)) for v in form.versions.values())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
+    """The bundle's one form, section by section; submitting it starts the bundle."""
+    user = _user(request)
+    try:
+        bundle = bundles.bundle_published(code)
+        bundle_form = bundles.bundle_form(applicant=user, bundle=bundle)
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("catalog:bundle_detail", code=code)
+    prefilled_data = {name: filled.value for name, filled in bundle_form.prefilled.items()}
+    prefilled_meta = {name: filled.as_json() for name, filled in bundle_form.prefilled.items()}
+    optional = [(p["key"], bundle_form.part_name(p["key"])) for p in bundle_form.optional_parts()]
+    status = 200
+    page_errors: list[str] = []
+    if request.method == "POST":
+        form = SchemaForm(
+            bundle_form.schema,
+            bundle_form.ui,
+            request.POST,
+            form_data=prefilled_data,
+            prefilled=prefilled_meta,
+        )
+        apply_form = BundleApplyForm(request.POST, parts=optional)
+        status = 422
+        if form.is_valid() and apply_form.is_valid():
+            try:
+                bundle_application = bundles.bundle_submit(
+                    applicant=user,
+                    bundle=bundle,
+                    form_data=form.form_data(),
+                    optional_parts=apply_form.cleaned_data.get("optional_parts") or [],
+                    idempotency_key=apply_form.cleaned_data["idempotency_key"],
+                )
+            except YiwangError as exc:
+                if "parts" in exc.fields:  # the service's name for the optional services
+                    exc.fields["optional_parts"] = exc.fields.pop("parts")
+                page_errors = _errors_place(exc, form, apply_form)
+                status = exc.status
+            else:
+                if bundle_application.status == BundleStatus.CONFIRMING:
+                    message = _(
+                        "Submitted as %(number)s. It starts once everyone named has confirmed."
+                    )
+                else:
+                    message = _("Submitted as %(number)s. The departments have your application.")
+                messages.success(request, message % {"number": bundle_application.number})
+                return redirect("applications:bundle_detail", bundle_id=bundle_application.pk)
+        elif "idempotency_key" in apply_form.errors:
+            page_errors = [_("This form has expired. Please open the application page again.")]
+    else:
+        form = SchemaForm(
+            bundle_form.schema, bundle_form.ui, form_data=prefilled_data, prefilled=prefilled_meta
+        )
+        apply_form = BundleApplyForm(initial={"idempotency_key": uuid.uuid4().hex}, parts=optional)
+    optional_names = {name for _key, name in optional}
+    sections = [
+        {
+            "heading": heading,
+            "fields": [form[name] for name in names if name in form.fields],
+            "optional": heading in optional_names,
+        }
+        for heading, names in bundle_form.sections
+        if names
+    ]
+    level = _assurance_needed(bundle_form)
+    return render(
+        request,
+        "applications/bundle_apply.html",
+        {
+            "bundle": bundle,
+            "form": form,
+            "apply_form": apply_form,
+            "sections": sections,
+            "page_errors": page_errors,
+            "level_needed": level if user.assurance_level < level else None,
+        },
+        status=status,
+    )
+
+
+def _own_bundle(request: HttpRequest, bundle_id: int) -> BundleApplication:
+    bundle_application = selectors.bundle_for_applicant(_user(request), bundle_id)
+    if bundle_application is None:
+        raise Http404
+    return bundle_application
+
+
+def _bundle_page(
+    request: HttpRequest,
+    bundle_application: BundleApplication,
+    *,
+    withdraw_form: BundleWithdrawForm | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "applications/bundle_detail.html",
+        {
+            "bundle_application": bundle_application,
+            "participants": bundle_application.participants.all(),
+            "parts": _bundle_part_rows(bundle_application),
+            "timeline": _bundle_timeline(bundle_application),
+            "facts": _bundle_facts(bundle_application),
+            "can_withdraw": bundle_application.status not in BUNDLE_CLOSED,
+            "withdraw_form": withdraw_form or BundleWithdrawForm(),
+            "page_errors": page_errors,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def bundle_detail(request: HttpRequest, bundle_id: int) -> HttpResponse:
+    """The applicant's bundle: who confirmed, each service and its state, one timeline."""
+    return _bundle_page(request, _own_bundle(request, bundle_id))
+
+
+@login_required
+@require_POST
+def bundle_withdraw(request: HttpRequest, bundle_id: int) -> HttpResponse:
+    bundle_application = _own_bundle(request, bundle_id)
+    form = BundleWithdrawForm(request.POST)
+    if not form.is_valid():
+        return _bundle_page(request, bundle_application, withdraw_form=form, status=422)
+    try:
+        bundles.bundle_withdraw(
+            applicant=_user(request),
+            bundle_id=bundle_application.pk,
+            reason=form.cleaned_data["reason"],
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _bundle_page(
+            request,
+            bundle_application,
+            withdraw_form=form,
+            page_errors=page_errors,
+            status=exc.status,
+        )
+    messages.success(request, _("Your life-event application has been withdrawn."))
+    return redirect("applications:bundle_detail", bundle_id=bundle_application.pk)
+
+
+def _own_invitation(request: HttpRequest, participant_id: int) -> BundleParticipant:
+    invitation = selectors.bundle_invitation_for(_user(request), participant_id)
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def _invitation_page(
+    request: HttpRequest,
+    invitation: BundleParticipant,
+    *,
+    decline_form: BundleDeclineForm | None = None,
+    page_errors: Sequence[str] = (),
+    status: int = 200,
+) -> HttpResponse:
+    bundle_application = invitation.bundle_application
+    names: dict[str, str] = bundle_application.snapshot.get("part_names") or {}
+    return render(
+        request,
+        "applications/bundle_invitation.html",
+        {
+            "invitation": invitation,
+            "bundle_application": bundle_application,
+            "part_names": [names.get(key, key) for key in bundle_application.part_keys],
+            "facts": _bundle_facts(bundle_application),
+            "can_answer": invitation.state == BundleParticipant.State.INVITED
+            and bundle_application.status == BundleStatus.CONFIRMING,
+            "decline_form": decline_form or BundleDeclineForm(),
+            "page_errors": page_errors,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def bundle_invitation(request: HttpRequest, participant_id: int) -> HttpResponse:
+    """A co-applicant's view of the bundle she is asked to confirm."""
+    return _invitation_page(request, _own_invitation(request, participant_id))
+
+
+@login_required
+@require_POST
+def bundle_invitation_confirm(request: HttpRequest, participant_id: int) -> HttpResponse:
+    invitation = _own_invitation(request, participant_id)
+    try:
+        bundles.bundle_confirm(user=_user(request), participant_id=invitation.pk)
+    except YiwangError as exc:
+        return _invitation_page(
+            request, invitation, page_errors=_errors_place(exc), status=exc.status
+        )
+    messages.success(request, _("Thank you. You have confirmed."))
+    return redirect("applications:bundle_invitation", participant_id=invitation.pk)
+
+
+@login_required
+@require_POST
+def bundle_invitation_decline(request: HttpRequest, participant_id: int) -> HttpResponse:
+    invitation = _own_invitation(request, participant_id)
+    form = BundleDeclineForm(request.POST)
+    if not form.is_valid():
+        return _invitation_page(request, invitation, decline_form=form, status=422)
+    try:
+        bundles.bundle_decline(
+            user=_user(request), participant_id=invitation.pk, reason=form.cleaned_data["reason"]
+        )
+    except YiwangError as exc:
+        page_errors = _errors_place(exc, form)
+        return _invitation_page(
+            request, invitation, decline_form=form, page_errors=page_errors, status=exc.status
+        )
+    messages.success(request, _("You have declined. The applicant has been told."))
+    return redirect("applications:bundle_invitation", participant_id=invitation.pk)
+
+
+def _bundle_panel(application: Application) -> dict[str, Any] | None:
+    """For staff handling a part: the bundle, its other services and its shared facts."""
+    bundle_application = selectors.bundle_of_part(application)
+    if bundle_application is None:
+        return None
+    names: dict[str, str] = bundle_application.snapshot.get("part_names") or {}
+    return {
+        "bundle_application": bundle_application,
+        "others": [
+            {
+                "name": names.get(part.bundle_part, part.snapshot["name"]),
+                "department": part.snapshot["department"]["name"],
+                "status": part.status,
+            }
+            for part in bundle_application.parts.all()
+            if part.pk != application.pk
+        ],
+        "facts": _bundle_facts(bundle_application, shared_only=True),
+    }

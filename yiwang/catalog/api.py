@@ -1,4 +1,5 @@
-"""Public JSON API of the service catalogue: browse, search and read a guide."""
+"""Public JSON API of the service catalogue: browse, search and read a guide; the
+life-event bundles (一件事) and the items they are made of."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from ninja import Query, Router
 from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from yiwang.catalog import selectors
-from yiwang.catalog.models import ItemType, ServiceItem
+from yiwang.catalog.models import ItemType, LifeEventBundle, ServiceItem
 from yiwang.catalog.schemas import (
     DepartmentRefOut,
+    LifeEventBundleFilters,
+    LifeEventBundleOut,
+    LifeEventBundlePartOut,
     LifeSituationFilters,
     LifeSituationOut,
     MaterialOut,
@@ -127,3 +131,66 @@ def life_situations(
         )
         for s in selectors.life_situations(filters.target)
     ]
+
+
+def _bundle_out(bundle: LifeEventBundle, items: dict[str, ServiceItem]) -> LifeEventBundleOut:
+    definition = bundle.definition
+    parts = []
+    for part in definition["parts"]:
+        item = items[part["item"]]
+        parts.append(
+            LifeEventBundlePartOut(
+                key=part["key"],
+                item_code=item.code,
+                item_name=item.name,
+                department=DepartmentRefOut(code=item.department.code, name=item.department.name),
+                published=(
+                    item.status == ServiceItem.Status.PUBLISHED
+                    and item.current_version_id is not None
+                ),
+                optional=part["optional"],
+                conditional=bool(part["when"]),
+                after=list(part["after"]),
+            )
+        )
+    return LifeEventBundleOut(
+        code=bundle.code,
+        name=bundle.name,
+        target=bundle.target,
+        life_situation=definition.get("life_situation"),
+        region_code=bundle.region_code,
+        summary=bundle.summary,
+        applicant_note=bundle.applicant_note,
+        confirm_days=definition["confirm_days"],
+        co_applicants=[entry["label"] for entry in definition.get("co_applicants", [])],
+        parts=parts,
+    )
+
+
+@router.get(
+    "/bundles",
+    auth=None,
+    response={200: list[LifeEventBundleOut], **ERRORS},
+    summary="Life-event bundles (一件事) open for applications, with their services",
+)
+def bundles_published(
+    request: HttpRequest, filters: Query[LifeEventBundleFilters]
+) -> list[LifeEventBundleOut]:
+    bundles = list(
+        selectors.bundles_published(target=filters.target, life_situation=filters.situation)
+    )
+    items = selectors.bundle_part_items(bundles)
+    return [_bundle_out(bundle, items) for bundle in bundles]
+
+
+@router.get(
+    "/bundles/{code}",
+    auth=None,
+    response={200: LifeEventBundleOut, **ERRORS},
+    summary="One life-event bundle (一件事) with its services",
+)
+def bundle_get(request: HttpRequest, code: str) -> LifeEventBundleOut:
+    bundle = selectors.bundle_get(code)
+    if bundle is None:
+        raise NotFound()
+    return _bundle_out(bundle, selectors.bundle_part_items([bundle]))

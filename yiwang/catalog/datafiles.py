@@ -432,7 +432,37 @@ ITEM_KEYS = (
     "result",
 )
 DATA_READ_KEYS = ("resource", "fields", "purpose")
-RESULT_KEYS = ("certificate_type", "fields")
+RESULT_KEYS = ("certificate_type", "fields", "effect", "holder_name", "holder_id_number")
+# Registry acts a favourable result performs (applications/results.py): the form fields
+# each reads, and the values it gives the certificate as effect.<name>.
+RESULT_EFFECTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "birth_medical_certificate": {
+        "form": ("mother_id_number", "child_birth_date", "child_name"),
+        "gives": ("certificate_number", "issuing_hospital", "birth_weight"),
+    },
+    "birth_registration": {
+        "form": (
+            "birth_certificate_number",
+            "child_name",
+            "child_gender",
+            "child_birth_date",
+            "child_ethnicity",
+            "mother_id_number",
+            "father_id_number",
+            "follow",
+            "relationship_to_head",
+        ),
+        "gives": (
+            "id_number",
+            "household_number",
+            "household_type",
+            "household_address",
+            "head_of_household",
+            "relationship_to_head",
+            "registered_on",
+        ),
+    },
+}
 # Where a result certificate's field takes its value from (see catalog-data/README.md).
 RESULT_SOURCES = (
     "applicant.name",
@@ -564,6 +594,9 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
                 r.problem("fields", _("Give a table of certificate field = source."))
                 fields = {}
             result = {"certificate_type": r.text("certificate_type"), "fields": dict(fields)}
+            for key in ("effect", "holder_name", "holder_id_number"):
+                if key in result_table:
+                    result[key] = r.text(key)
     return ItemSpec(
         path=path,
         values=values,
@@ -1026,21 +1059,51 @@ def _result_check(
     properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
     if not spec.result["fields"]:
         problem("result.fields", _("Name at least one field."))
-    for name, source in spec.result["fields"].items():
-        if name not in kind["fields"]:
+    effect = RESULT_EFFECTS.get(spec.result.get("effect") or "", {"form": (), "gives": ()})
+    if spec.result.get("effect") and spec.result["effect"] not in RESULT_EFFECTS:
+        problem(
+            "result.effect",
+            _("%(effect)r is not a result effect: use one of %(effects)s.")
+            % {"effect": spec.result["effect"], "effects": ", ".join(RESULT_EFFECTS)},
+        )
+    for needed in effect["form"]:
+        if needed not in properties:
+            problem("result.effect", _("The form has no field %(field)s.") % {"field": needed})
+    if ("holder_name" in spec.result) != ("holder_id_number" in spec.result):
+        problem("result.holder_name", _("Name both the holder's name and ID number."))
+    if "holder_name" in spec.result and kind["holder"] != "person":
+        problem("result.holder_name", _("Only a certificate for persons names its holder."))
+    sources = {f"fields.{name}": source for name, source in spec.result["fields"].items()}
+    for key in ("holder_name", "holder_id_number"):
+        if key in spec.result:
+            sources[key] = spec.result[key]
+    for key, source in sources.items():
+        name = key.removeprefix("fields.")
+        if key.startswith("fields.") and name not in kind["fields"]:
             problem(
-                f"result.fields.{name}",
+                f"result.{key}",
                 _("%(code)s has no field %(field)s.") % {"code": code, "field": name},
             )
-        if source.startswith("form."):
-            if source[len("form.") :] not in properties:
+        if source.startswith(("form.", "label.")):
+            field_name = source.partition(".")[2]
+            if field_name not in properties:
                 problem(
-                    f"result.fields.{name}",
-                    _("The form has no field %(field)s.") % {"field": source[len("form.") :]},
+                    f"result.{key}",
+                    _("The form has no field %(field)s.") % {"field": field_name},
+                )
+        elif source.startswith("text:"):
+            if not source[len("text:") :].strip():
+                problem(f"result.{key}", _("Give the text after text:."))
+        elif source.startswith("effect."):
+            if source[len("effect.") :] not in effect["gives"]:
+                problem(
+                    f"result.{key}",
+                    _("The result's effect gives no value %(value)s.")
+                    % {"value": source[len("effect.") :]},
                 )
         elif source not in RESULT_SOURCES:
             problem(
-                f"result.fields.{name}",
+                f"result.{key}",
                 _("%(source)r is not a source: use form.<field> or one of %(sources)s.")
                 % {"source": source, "sources": ", ".join(RESULT_SOURCES)},
             )

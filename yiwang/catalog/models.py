@@ -159,6 +159,8 @@ class Material(models.Model):
         ORIGINAL = "original", _("Original")
         COPY = "copy", _("Copy")
         ELECTRONIC = "electronic", _("Electronic")
+        # The application form itself, filled in online: nothing to provide separately.
+        ONLINE = "online", _("Filled in online")
 
     item = models.ForeignKey(
         ServiceItem, on_delete=models.CASCADE, related_name="materials", verbose_name=_("item")

@@ -104,3 +104,34 @@ class LifeSituationOut(Schema):
     name: str = Field(examples=["生育"])
     target: str
     item_count: int = Field(description="Published items")
+
+
+class LifeEventBundleFilters(Schema):
+    target: str | None = Field(
+        None, description="person or organisation", pattern="^(person|organisation)$"
+    )
+    situation: str | None = Field(None, description="Life situation code", examples=["retirement"])
+
+
+class LifeEventBundlePartOut(Schema):
+    key: str = Field(examples=["retirement_approval"])
+    item_code: str = Field(examples=["330106-RS-0002"])
+    item_name: str
+    department: DepartmentRefOut
+    published: bool = Field(description="Whether the item is open for applications now")
+    optional: bool = Field(description="The applicant chooses whether to apply for it")
+    conditional: bool = Field(description="Applies only when a rule over the answers holds")
+    after: list[str] = Field(description="Keys of the parts whose results it waits for")
+
+
+class LifeEventBundleOut(Schema):
+    code: str = Field(examples=["retirement"])
+    name: str = Field(examples=["退休一件事"])
+    target: str = Field(description="person or organisation")
+    life_situation: str | None = Field(description="Life situation code")
+    region_code: str
+    summary: str
+    applicant_note: str = Field(description="Who applies and who must confirm")
+    confirm_days: int = Field(description="Days the co-applicants have to confirm")
+    co_applicants: list[str] = Field(description="Who must confirm in their own account")
+    parts: list[LifeEventBundlePartOut]

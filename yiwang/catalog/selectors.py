@@ -177,6 +177,18 @@ def catalog_departments() -> QuerySet[Department]:
     )
 
 
+def bundles_published(
+    *, life_situation: str | None = None, target: str | None = None
+) -> QuerySet[LifeEventBundle]:
+    """Life-event bundles open for applications, by name."""
+    bundles = LifeEventBundle.objects.filter(is_active=True)
+    if life_situation:
+        bundles = bundles.filter(life_situation__code=life_situation)
+    if target:
+        bundles = bundles.filter(target__in=[target, Target.BOTH])
+    return bundles.order_by("name", "code")
+
+
 def bundle_get(code: str) -> LifeEventBundle | None:
     """A life-event bundle open for applications."""
     return LifeEventBundle.objects.filter(code=code, is_active=True).first()
@@ -186,3 +198,18 @@ def current_versions(codes: Iterable[str]) -> dict[str, ServiceItemVersion]:
     """Item code → the version now published, for the published items among ``codes``."""
     items = _published().filter(code__in=list(codes)).select_related("current_version")
     return {item.code: item.current_version for item in items if item.current_version}
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (一件事): their parts' items, for the public catalogue API
+
+
+def bundle_part_items(bundles: Iterable[LifeEventBundle]) -> dict[str, ServiceItem]:
+    """Item code → item, with its department, for every part of ``bundles`` (one query)."""
+    codes = {code for bundle in bundles for code in bundle.part_items}
+    items = (
+        ServiceItem.objects.filter(code__in=codes)
+        .select_related("department")
+        .defer(*_LIST_DEFERRED)
+    )
+    return {item.code: item for item in items}

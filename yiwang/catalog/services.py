@@ -192,6 +192,7 @@ def _result_snapshot(result: Mapping[str, Any]) -> dict[str, Any]:
         "certificate_type_name": kind.name,
         "holder": kind.holder,
         "fields": dict(result.get("fields") or {}),
+        **{k: result[k] for k in ("effect", "holder_name", "holder_id_number") if k in result},
     }
 
 

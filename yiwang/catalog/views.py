@@ -1,4 +1,5 @@
-"""Citizen pages of the service catalogue: browse and search, a guide, a life situation."""
+"""Citizen pages of the service catalogue: browse and search, a guide, a life situation,
+a life-event bundle (一件事)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def service_list(request: HttpRequest) -> HttpResponse:
             "all_situations_url": "?" + urlencode(kept),
             "page_query": page_query,
             "searched": any(filters.values()),
+            # Bundles are found by situation, not by words or department.
+            "bundles": []
+            if filters.get("q") or filters.get("department")
+            else list(
+                selectors.bundles_published(
+                    life_situation=situation or None, target=filters.get("target") or None
+                )
+            ),
         },
     )
 
@@ -91,5 +100,57 @@ def life_situation_detail(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     items = selectors.service_items_published(life_situation=situation.code)
     return render(
-        request, "catalog/life_situation.html", {"situation": situation, "items": list(items)}
+        request,
+        "catalog/life_situation.html",
+        {
+            "situation": situation,
+            "items": list(items),
+            "bundles": list(selectors.bundles_published(life_situation=situation.code)),
+        },
+    )
+
+
+def bundle_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The guide of a life-event bundle: its services, which wait for which, who confirms."""
+    bundle = selectors.bundle_get(code)
+    if bundle is None:
+        raise Http404
+    versions = selectors.current_versions(bundle.part_items)
+    definition = bundle.definition
+    names = {
+        part["key"]: versions[part["item"]].snapshot["name"]
+        if part["item"] in versions
+        else part["item"]
+        for part in definition["parts"]
+    }
+    parts = []
+    for part in definition["parts"]:
+        version = versions.get(part["item"])
+        guide = version.snapshot if version is not None else {}
+        parts.append(
+            {
+                "key": part["key"],
+                "name": names[part["key"]],
+                "item_code": part["item"],
+                "available": version is not None,
+                "department": guide.get("department", {}).get("name", ""),
+                "promised_limit_days": guide.get("promised_limit_days"),
+                "optional": part["optional"],
+                "conditional": bool(part["when"]),
+                "after": [names[key] for key in part["after"] if key in names],
+                "takes_results": bool(part["from_results"]),
+            }
+        )
+    levels = [int(v.snapshot.get("min_assurance_level", 2)) for v in versions.values()]
+    return render(
+        request,
+        "catalog/bundle_detail.html",
+        {
+            "bundle": bundle,
+            "parts": parts,
+            "available": all(part["available"] for part in parts),
+            "co_applicants": [entry["label"] for entry in definition.get("co_applicants", [])],
+            "confirm_days": definition.get("confirm_days"),
+            "min_assurance_level": max(levels, default=2),
+        },
     )

@@ -35,6 +35,7 @@ from yiwang.certificates.models import (
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import certificate_id_build, resident_id_parse, uscc_parse
 from yiwang.core.masking import mask_id_number
+from yiwang.exchange import selectors as exchange_selectors
 from yiwang.identity.models import Department, StaffRole, User
 from yiwang.identity.selectors import (
     agencies_for_user,
@@ -66,8 +67,11 @@ def _holder_check(kind: str, identifier: str) -> str:
 
 
 def holder_identifiers_of(user: User) -> list[str]:
-    """Whose certificates the user may hold up: her own, and her organisations' ones."""
+    """Whose certificates the user may hold up: her own, her minor children's (she is their
+    registered guardian), and her organisations' ones."""
     identifiers = [user.id_number] if user.id_number else []
+    if user.id_number and user.assurance_level >= 2:
+        identifiers += exchange_selectors.wards_of(user.id_number)
     identifiers += organisations_represented_by(user).values_list("uscc", flat=True)
     identifiers += agencies_for_user(user).values_list("organisation__uscc", flat=True)
     return identifiers

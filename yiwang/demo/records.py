@@ -137,6 +137,8 @@ class BirthRecord:
     child_gender: str
     birth_weight_g: int
     birth_region_code: str
+    birth_place: str
+    gestational_weeks: int
     institution: str
     mother_id_number: str
     mother_name: str
@@ -439,6 +441,8 @@ def newborn_record() -> BirthRecord:
         child_gender="F",
         birth_weight_g=3350,
         birth_region_code="330102003",  # 上城区湖滨街道, where the hospital stands
+        birth_place="浙江省杭州市上城区",
+        gestational_weeks=39,
         institution="浙江大学医学院附属妇产科医院",
         mother_id_number=mother.id_number,
         mother_name=mother.name,

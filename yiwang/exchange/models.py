@@ -42,11 +42,29 @@ class PopulationRecord(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.NORMAL
     )
     death_date = models.DateField(_("date of death"), null=True, blank=True)
+    # 监护人: a minor's guardians (the parents registered at birth registration).
+    guardian_1_id_number = models.CharField(
+        _("first guardian's ID number"), max_length=18, blank=True, db_index=True
+    )
+    guardian_2_id_number = models.CharField(
+        _("second guardian's ID number"), max_length=18, blank=True, db_index=True
+    )
+    # The 出生医学证明 a birth registration was made on: one registration per birth.
+    birth_certificate_number = models.CharField(
+        _("birth medical certificate number"), max_length=20, blank=True
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("population record")
         verbose_name_plural = _("population registry")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["birth_certificate_number"],
+                condition=~Q(birth_certificate_number=""),
+                name="exchange_population_birth_registered_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{mask_id_number(self.id_number)} {self.name}"

@@ -71,9 +71,10 @@ def _rows(queryset: QuerySet[Any]) -> list[Record]:
 _LOCAL_SERVICES: dict[str, Callable[[str], QuerySet[Any]]] = {
     "population-basic": lambda s: PopulationRecord.objects.filter(id_number=s),
     "household-register": lambda s: HouseholdMember.objects.filter(id_number=s),
+    # Newest birth first: a parent applying for a newborn means the latest one.
     "birth-medical-record": lambda s: BirthMedicalRecord.objects.filter(
         Q(mother_id_number=s) | Q(father_id_number=s)
-    ).order_by("birth_at"),
+    ).order_by("-birth_at"),
     "marriage-record": lambda s: MarriageRecord.objects.filter(
         Q(party_a_id_number=s) | Q(party_b_id_number=s)
     ).order_by("registered_on"),

@@ -23,6 +23,11 @@ class BirthMedicalRecord(models.Model):
     birth_at = models.DateTimeField(_("time of birth"))
     birth_weight_g = models.PositiveIntegerField(_("birth weight (g)"))
     birth_region_code = models.CharField(_("place of birth"), max_length=12)
+    # As printed on the certificate: province, city and county of birth.
+    birth_place = models.CharField(_("place of birth (as printed)"), max_length=100, blank=True)
+    gestational_weeks = models.PositiveSmallIntegerField(
+        _("gestational weeks"), null=True, blank=True
+    )
     institution = models.CharField(_("institution of birth"), max_length=100)
     mother_id_number = models.CharField(_("mother's ID number"), max_length=18, db_index=True)
     mother_name = models.CharField(_("mother's name"), max_length=50)

@@ -15,6 +15,7 @@ from yiwang.exchange.models import (
     DataResource,
     DataResourceField,
     ExchangeLogRecord,
+    PopulationRecord,
 )
 from yiwang.identity.models import Department, StaffRole, User
 
@@ -164,3 +165,24 @@ def data_uses_for_person(user: User, *, limit: int = 200) -> list[DataUse]:
         )
         for r in records
     ]
+
+
+def wards_of(id_number: str) -> list[str]:
+    """The ID numbers of the minors the population registry names this person guardian of
+    (a parent acts for her child: the child's certificates are in her wallet)."""
+    if not id_number:
+        return []
+    today = timezone.localdate()
+    try:
+        adult_born_by = today.replace(year=today.year - 18)
+    except ValueError:  # 29 February
+        adult_born_by = today.replace(year=today.year - 18, day=28)
+    return list(
+        PopulationRecord.objects.filter(
+            Q(guardian_1_id_number=id_number) | Q(guardian_2_id_number=id_number),
+            status=PopulationRecord.Status.NORMAL,
+            birth_date__gt=adult_born_by,
+        )
+        .order_by("birth_date")
+        .values_list("id_number", flat=True)
+    )

@@ -195,6 +195,10 @@ class ExchangeRequest:
     provider: str | None = None  # the provider department named in the service id, if any
     request_id: str = ""
     request_digest: str = ""
+    # The data subject herself asked for this read (her own form, prefilled while she is
+    # logged in): her request is her consent. Set only by in-process callers acting on the
+    # authenticated subject's own request, never from the gateway.
+    requested_by_subject: bool = False
 
 
 def exchange_fetch(
@@ -329,6 +333,7 @@ def _authorise(
     if (
         resource.requires_consent
         and resource.subject_kind == SubjectKind.PERSON
+        and not request.requested_by_subject
         and not _consented(consumer.department, resource, subject, now)
     ):
         raise ConsentRequired(

@@ -11,7 +11,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.applications.models import Application, ApplicationEvent, Status
+from yiwang.applications.models import (
+    Application,
+    ApplicationEvent,
+    BundleEvent,
+    BundleParticipant,
+    BundleStatus,
+    Status,
+)
 from yiwang.catalog.models import Material
 from yiwang.identity.models import StaffRole
 
@@ -38,6 +45,26 @@ ACTION_LABELS: dict[str, Promise] = {
     "timer:acceptance_overdue": _("Acceptance time limit reached"),
     "timer:decision_overdue": _("Decision time limit reached"),
     "timer:review_decision_overdue": _("Decision time limit reached"),
+    # A part of a life-event bundle (一件事)
+    "bundle_part": _("Created as part of a life-event bundle"),
+    "bundle_ready": _("The earlier step is done; ready to be submitted"),
+    "bundle_cancel": _("Not started"),
+    "bundle_wait_escalate": _("Waited too long; the departments were alerted"),
+}
+# The bundle's own timeline (BundleEvent.action).
+BUNDLE_ACTION_LABELS: dict[str, Promise] = {
+    "submit": _("Life-event application submitted"),
+    "invite": _("Co-applicant asked to confirm"),
+    "confirm": _("Co-applicant confirmed"),
+    "decline": _("Co-applicant declined"),
+    "expire": _("Not confirmed in time"),
+    "part_submitted": _("Sent to the department"),
+    "part_needs_action": _("Needs your action before it can be sent"),
+    "part_closed": _("Closed"),
+    "part_cancelled": _("Not started"),
+    "part_wait_overdue": _("Waited too long; the departments were alerted"),
+    "complete": _("Every service has finished"),
+    "withdraw": _("Life-event application withdrawn"),
 }
 STEP_LABELS: dict[str, Promise] = {
     "accept": _("Acceptance"),
@@ -70,6 +97,16 @@ STATUS_TONES: dict[str, str] = {
     Status.NOT_ACCEPTED: "bad",
     Status.DENIED: "bad",
     Status.WITHDRAWN: "closed",
+    Status.WAITING: "draft",
+    Status.CANCELLED: "closed",
+}
+BUNDLE_STATUS_TONES: dict[str, str] = {
+    BundleStatus.CONFIRMING: "attention",
+    BundleStatus.IN_PROGRESS: "running",
+    BundleStatus.COMPLETED: "ok",
+    BundleStatus.DECLINED: "bad",
+    BundleStatus.EXPIRED: "closed",
+    BundleStatus.WITHDRAWN: "closed",
 }
 
 
@@ -150,3 +187,42 @@ def due_state(application: Application) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+# ---------------------------------------------------------------------------------------
+# Life-event bundles (一件事)
+
+
+@register.filter
+def bundle_event_action(event: BundleEvent) -> str:
+    return str(BUNDLE_ACTION_LABELS.get(event.action, event.action))
+
+
+@register.filter
+def bundle_event_actor(event: BundleEvent) -> str:
+    """The applicant, a co-applicant by her role in the bundle, or the system."""
+    if event.actor_id is None:
+        return gettext("System")
+    if event.actor_id == event.bundle_application.applicant_id:
+        return gettext("Applicant")
+    label = event.data.get("label") if isinstance(event.data, dict) else None
+    return str(label) if label else gettext("Co-applicant")
+
+
+@register.filter
+def bundle_status_label(status: str) -> str:
+    if status in BundleStatus.values:
+        return str(BundleStatus(status).label)
+    return status
+
+
+@register.filter
+def bundle_status_tone(status: str) -> str:
+    return BUNDLE_STATUS_TONES.get(status, "running")
+
+
+@register.filter
+def participant_state_label(state: str) -> str:
+    if state in BundleParticipant.State.values:
+        return str(BundleParticipant.State(state).label)
+    return state

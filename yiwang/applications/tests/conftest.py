@@ -37,10 +37,17 @@ def pdf(name: str = "材料.pdf") -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def catalogue(regions, tmp_path, data_exchange) -> dict[str, ServiceItem]:
+def catalogue(regions, tmp_path, data_exchange, uscc_factory) -> dict[str, ServiceItem]:
     xihu = Region.objects.get(code="330106")
-    for code, (name, kind) in DEPARTMENTS.items():
-        Department.objects.create(code=code, name=name, kind=kind, region=xihu)
+    # Departments that issue certificates are legal persons with credit codes.
+    for index, (code, (name, kind)) in enumerate(DEPARTMENTS.items()):
+        Department.objects.create(
+            code=code,
+            name=name,
+            kind=kind,
+            region=xihu,
+            uscc=uscc_factory(kind="11", serial=f"00260{index:04d}"),
+        )
     root = tmp_path / "catalog"
     root.mkdir()
     for name in ("certificate-types.toml", "life-situations.toml", "standards.toml"):

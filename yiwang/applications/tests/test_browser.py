@@ -65,7 +65,7 @@ def test_apply_supplement_grant_and_follow_every_step(
     expect(page.get_by_label("申请人公民身份号码")).to_have_value(citizen.id_number)
     expect(page.get_by_label("申请人联系电话")).to_have_value(citizen.phone)
     page.get_by_label("本人", exact=True).check()
-    page.get_by_label("社会保障卡金融账户开户银行").fill("中国工商银行")
+    page.get_by_label("社会保障卡金融账户开户银行").select_option("中国工商银行")
     page.get_by_label("窗口自取").check()
     page.get_by_label(re.compile("本人承诺")).check()
     page.get_by_role("button", name="保存草稿").click()

@@ -79,13 +79,13 @@ parts = ["birth_certificate"]
 """
 
 
-def _catalogue(root, *, bundle_files):
+def _catalogue(root, *, bundle_files, items=RETIREMENT_ITEMS):
     (root / "forms").mkdir(parents=True)
     for name in ("certificate-types.toml", "life-situations.toml", "standards.toml"):
         shutil.copy(CATALOG / name, root / name)
     for folder in ("processes", "decisions"):
         shutil.copytree(CATALOG / folder, root / folder)
-    for code, kind in RETIREMENT_ITEMS.items():
+    for code, kind in items.items():
         source = CATALOG / "items" / kind / f"{code}.toml"
         (root / "items" / kind).mkdir(parents=True, exist_ok=True)
         shutil.copy(source, root / "items" / kind / source.name)
@@ -499,11 +499,12 @@ def test_nothing_starts_until_the_co_applicant_confirms(parents):
     bundle_application.refresh_from_db()
     assert bundle_application.status == BundleStatus.IN_PROGRESS
     assert part(bundle_application, "vaccination").status == Status.WAITING
-    # The registration form must be uploaded: that part waits for the mother as a draft.
+    # Her ID card is not in her wallet, so it must be uploaded: that part waits for the
+    # mother as a draft. (The registration form is the online form: nothing to provide.)
     first = part(bundle_application, "birth_certificate")
     assert first.status == Status.DRAFT
     needs = bundle_application.events.get(action="part_needs_action")
-    assert "《出生医学证明》首次签发登记表" in needs.comment
+    assert needs.comment == "请提供：母亲居民身份证。"
 
 
 def test_only_the_named_person_may_answer(parents):

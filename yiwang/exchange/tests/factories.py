@@ -103,6 +103,8 @@ class BirthMedicalRecordFactory(factory.django.DjangoModelFactory):
     birth_at = datetime.datetime(2026, 1, 5, 8, 36, tzinfo=ZoneInfo("Asia/Shanghai"))
     birth_weight_g = 3350
     birth_region_code = "330102003"
+    birth_place = "浙江省杭州市上城区"
+    gestational_weeks = 39
     institution = "浙江大学医学院附属妇产科医院"
     mother_id_number = factory.Sequence(lambda n: resident_id(n, birth="19970708", male=False))
     mother_name = "测试母"
