@@ -608,8 +608,21 @@ def _certificates_load() -> Counts:
         )
         _count(counts, created=created)
 
+    # The household page shows the household as the register keeps it.
+    pages = {
+        entry.id_number: entry
+        for entry in HouseholdMember.objects.filter(
+            id_number__in=[persona_get(key).resident.id_number for key in _ID_CARD_HOLDERS]
+        )
+    }
+    heads = dict(
+        HouseholdMember.objects.filter(
+            id_number__in={entry.head_id_number for entry in pages.values()}
+        ).values_list("id_number", "name")
+    )
     for key in _ID_CARD_HOLDERS:
         person = persona_get(key).resident
+        page = pages.get(person.id_number)
         issued = DEMO_REFERENCE_DATE - datetime.timedelta(days=400)
         issue(
             key,
@@ -631,9 +644,12 @@ def _certificates_load() -> Counts:
             "CT-JMHKB",
             XIHU_PUBLIC_SECURITY,
             ("person", person.id_number, person.name),
+            household_number=page.household_number if page else "",
             household_type="家庭户",
+            head_of_household=heads.get(page.head_id_number, "") if page else "",
             household_address=person.household_address,
             name=person.name,
+            relationship_to_head=page.relationship_to_head if page else "",
             gender="男" if person.gender == "M" else "女",
             ethnicity=person.ethnicity,
             birth_date=person.birth_date.isoformat(),

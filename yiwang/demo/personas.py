@@ -207,9 +207,9 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         level=AssuranceLevel.L2,
         spouse="expectant_mother",
-        try_zh="办事服务 → 生育登记：在线申请，在“我的办件”跟踪进度；（后续版本）出生“一件事”",
-        try_en="Apply online for 生育登记 under 办事服务 and follow it in 我的办件; "
-        "(coming) the birth life event",
+        try_zh="在“我的办件”中确认妻子提交的出生“一件事”；办事服务 → 生育登记",
+        try_en="Confirm the birth life event his wife submitted, in 我的办件; "
+        "apply for 生育登记 under 办事服务",
     ),
     Persona(
         key="expectant_mother",
@@ -227,8 +227,10 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         level=AssuranceLevel.L2,
         spouse="expectant_father",
-        try_zh="查看“我的”；（后续版本）与丈夫协同填报出生“一件事”、电子证照卡包",
-        try_en="See 我的; (coming) the birth life event with her husband, the certificate wallet",
+        try_zh="办理出生“一件事”：一张表办齐出生医学证明、落户、接种证、医保和社保卡，丈夫在本人账户确认；办结后在电子证照中查看孩子的证照",
+        try_en="Apply for the birth life event: one form for the birth certificate, household "
+        "registration, vaccination, insurance and card; her husband confirms in his account; "
+        "then see the child's certificates in the wallet",
     ),
     Persona(
         key="retiring_worker",
