@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import tomllib
 
@@ -20,7 +21,7 @@ from yiwang.applications.models import (
 )
 from yiwang.applications.tests.test_services import act
 from yiwang.catalog.datafiles import CatalogDataError
-from yiwang.catalog.models import LifeEventBundle
+from yiwang.catalog.models import LifeEventBundle, ServiceItemVersion
 from yiwang.catalog.services import catalog_load
 from yiwang.certificates import services as certificate_services
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
@@ -401,6 +402,34 @@ def test_when_the_approval_is_issued_the_waiting_parts_start_with_its_number(ret
     assert attached["retirement-approval"].startswith("1.2.156.3005.2.")
     assert part(bundle_application, "housing_fund").status == Status.SUBMITTED
     assert medical.events.filter(action="bundle_ready").exists()
+
+
+def test_a_catalogue_change_while_a_part_waits_does_not_reach_it(retiree, staff, tmp_path):
+    bundle_application = submit(retiree)
+    waiting = part(bundle_application, "retiree_medical")
+    pinned = waiting.item_version_id
+    # Meanwhile the medical-security item is republished with a new required field.
+    root = tmp_path / "catalog"
+    form_path = root / "forms" / "retiree-medical-benefit.json"
+    form = json.loads(form_path.read_text())
+    form["schema"]["properties"]["new_question"] = {"type": "string", "title": "新增问题"}
+    form["schema"]["required"].append("new_question")
+    form["ui"]["ui:order"].append("new_question")
+    form_path.write_text(json.dumps(form, ensure_ascii=False))
+    catalog_load(root=root)
+    republished = ServiceItemVersion.objects.filter(item__code="330106-YB-0002").latest("pk")
+    assert republished.pk != pinned
+
+    completed(staff, part(bundle_application, "retirement_approval"))
+
+    waiting.refresh_from_db()
+    # It started on the version it was applied for: the new question was never asked of
+    # the applicant, so it could not have been answered, and it is not required of her.
+    assert waiting.status == Status.SUBMITTED
+    assert waiting.item_version_id == pinned
+    assert "new_question" not in waiting.snapshot["form"]["schema"]["properties"]
+    # A bundle submitted now asks the new question.
+    assert "retiree_medical__new_question" in _form(retiree).schema["properties"]
 
 
 def test_a_denied_part_cancels_what_waits_for_it_and_the_bundle_closes(retiree, staff):
