@@ -557,9 +557,16 @@ def part_closed(application: Application) -> None:
             ):
                 if merged_field.element in filled:
                     waiting.form_data[field_name] = filled[merged_field.element]
+            if waiting.organisation_id is None and waiting.snapshot.get("target") == "organisation":
+                # Applied for in the name of the organisation the awaited part founded.
+                waiting.organisation = next(
+                    (parts[k].organisation for k in needed if parts[k].organisation_id), None
+                )
             waiting.status = Status.DRAFT
             waiting.waits_due = None
-            waiting.save(update_fields=["form_data", "status", "waits_due", "updated_at"])
+            waiting.save(
+                update_fields=["form_data", "organisation", "status", "waits_due", "updated_at"]
+            )
             services.record_event(
                 waiting,
                 action="bundle_ready",

@@ -15,6 +15,7 @@ from typing import Any
 
 from yiwang.applications.models import Application
 from yiwang.exchange import registrations
+from yiwang.identity import services as identity_services
 
 
 def _date(form: Mapping[str, Any], name: str) -> datetime.date:
@@ -74,10 +75,47 @@ def _birth_registration(application: Application) -> dict[str, str]:
     }
 
 
+def _company_registration(application: Application) -> dict[str, str]:
+    form = application.form_data
+    capital = form.get("registered_capital")
+    record = registrations.company_register(
+        name=str(form["company_name"]),
+        entity_type=choice_label(application, "company_type"),
+        address=str(form["company_address"]),
+        registered_capital=f"{capital}万元人民币" if capital not in (None, "") else "",
+        business_scope=str(form["business_scope"]),
+        legal_representative_name=str(form["legal_representative"]),
+        legal_representative_id_number=str(form["legal_representative_id_number"]),
+        region_code=application.region_code,
+        registration_authority=str(application.snapshot["department"]["name"]),
+    )
+    # The founder who is its legal representative takes control of the company's account
+    # at once: the services that follow are applied for in the company's name.
+    applicant = application.applicant
+    if applicant.id_number == record.legal_representative_id_number:
+        application.organisation = identity_services.organisation_register(
+            user=applicant, uscc=record.uscc, name=record.name
+        )
+        application.save(update_fields=["organisation"])
+    return {
+        "uscc": record.uscc,
+        "name": record.name,
+        "entity_type": record.entity_type,
+        "legal_representative": record.legal_representative_name,
+        "registered_capital": record.registered_capital,
+        "established_on": record.established_on.isoformat(),
+        "business_term": "长期",
+        "address": record.address,
+        "business_scope": record.business_scope,
+        "registration_authority": record.registration_authority,
+    }
+
+
 # Each effect's form fields and values are declared in catalog.datafiles.RESULT_EFFECTS.
 RESULT_EFFECTS: dict[str, Callable[[Application], dict[str, str]]] = {
     "birth_medical_certificate": _birth_medical_certificate,
     "birth_registration": _birth_registration,
+    "company_registration": _company_registration,
 }
 
 

@@ -164,7 +164,7 @@ def _acting_organisation(
             "organisation", _("This service is for natural persons only.")
         )
     if organisation_id is None:
-        if item.target == "organisation":
+        if item.target == "organisation" and not item.founding:
             raise ValidationFailed.for_field(
                 "organisation", _("Choose the organisation you apply for.")
             )
@@ -930,12 +930,20 @@ def _result_issue(application: Application, staff: User) -> None:
     result = application.snapshot.get("result") or {}
     if not result:
         return
-    if result["holder"] == "organisation" and application.organisation is None:
+    if (
+        result["holder"] == "organisation"
+        and application.organisation is None
+        and not application.snapshot.get("founding")
+    ):
         return
     try:
         effect = (
             results.result_effect_run(result["effect"], application) if "effect" in result else {}
         )
+        if result["holder"] == "organisation" and application.organisation is None:
+            # Founded, but by someone who does not represent it: the licence waits for
+            # its legal representative to take the company's account.
+            return
         holder = _result_holder(application, result, effect)
         data = {
             name: _result_value(application, source, effect)

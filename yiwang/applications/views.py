@@ -102,7 +102,8 @@ def _errors_place(exc: YiwangError, *forms_: forms.Form) -> list[str]:
 
 def _organisation_choices(user: User, item: ServiceItem) -> list[tuple[int, str]]:
     """Organisations the user may apply for with this item, as select choices."""
-    if item.target == Target.PERSON:
+    if item.target == Target.PERSON or item.founding:
+        # A founding item creates its organisation: there is none to choose yet.
         return []
     choices = {o.pk: o.name for o in identity_selectors.organisations_represented_by(user)}
     for grant in identity_selectors.agencies_for_user(user):
@@ -121,7 +122,7 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
         raise Http404
     schema, ui = version_form(item.current_version.snapshot)
     organisations = _organisation_choices(user, item)
-    organisation_required = item.target == Target.ORGANISATION
+    organisation_required = item.target == Target.ORGANISATION and not item.founding
     status = 200
     page_errors: list[str] = []
     apply_form = ApplyForm(

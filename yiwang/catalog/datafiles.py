@@ -421,6 +421,7 @@ ITEM_KEYS = (
     "conditions",
     "procedure",
     "cross_region",
+    "founding",
     "min_assurance_level",
     "keywords",
     "form",
@@ -460,6 +461,29 @@ RESULT_EFFECTS: dict[str, dict[str, tuple[str, ...]]] = {
             "head_of_household",
             "relationship_to_head",
             "registered_on",
+        ),
+    },
+    "company_registration": {
+        "form": (
+            "company_name",
+            "company_type",
+            "company_address",
+            "registered_capital",
+            "business_scope",
+            "legal_representative",
+            "legal_representative_id_number",
+        ),
+        "gives": (
+            "uscc",
+            "name",
+            "entity_type",
+            "legal_representative",
+            "registered_capital",
+            "established_on",
+            "business_term",
+            "address",
+            "business_scope",
+            "registration_authority",
         ),
     },
 }
@@ -533,6 +557,7 @@ def _item_read(file: Path, root: Path, problems: list[CatalogProblem]) -> ItemSp
         "conditions": f.text("conditions", required=False),
         "procedure": f.text_list("procedure"),
         "cross_region": f.boolean("cross_region", default=False),
+        "founding": f.boolean("founding", default=False),
         "min_assurance_level": f.integer(
             "min_assurance_level", required=False, default=2, minimum=1, maximum=3
         ),
@@ -888,6 +913,18 @@ def _bundle_read(
                 % {"item": spec.values.get("target"), "bundle": target},
             )
         after = p.text_list("after")
+        if (
+            target == "organisation"
+            and spec is not None
+            and not after
+            and not spec.values.get("founding")
+        ):
+            # Nobody picks the organisation in a bundle: the one the founding part creates
+            # is the one every later part is applied for.
+            p.problem(
+                "after",
+                _("In a bundle for organisations, a part waits for the part that founds it."),
+            )
         earlier = [part["key"] for part in parts]
         for name in after:
             if name not in earlier:

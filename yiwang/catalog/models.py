@@ -107,6 +107,9 @@ class ServiceItem(models.Model):
     conditions = models.TextField(_("acceptance conditions"), blank=True)
     procedure = models.JSONField(_("procedure steps"), default=list, blank=True)
     cross_region = models.BooleanField(_("cross-region service (跨省通办)"), default=False)
+    # An organisation's item applied for by the person founding it: the organisation comes
+    # into being with the result (企业设立登记).
+    founding = models.BooleanField(_("founds the organisation"), default=False)
     min_assurance_level = models.PositiveSmallIntegerField(_("minimum real-name level"), default=2)
     form_schema = models.JSONField(_("form schema (JSON Schema)"), default=dict)
     ui_schema = models.JSONField(_("form UI hints"), default=dict, blank=True)

@@ -157,6 +157,7 @@ def _snapshot(item: ServiceItem) -> dict[str, Any]:
         "conditions": item.conditions,
         "procedure": list(item.procedure),
         "cross_region": item.cross_region,
+        "founding": item.founding,
         "min_assurance_level": item.min_assurance_level,
         "materials": [
             {

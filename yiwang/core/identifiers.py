@@ -126,6 +126,32 @@ def resident_id_with_check_digit(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
 
+ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def organisation_code_check_char(body: str) -> str:
+    """The check character of an 8-character organisation code body (GB 11714).
+
+    Each character counts as its value (digits as such, letters A=10 … Z=35), weighted
+    3, 7, 9, 10, 5, 8, 4, 2; the check is 11 minus the sum mod 11, with 10 written as
+    ``X`` and 11 as ``0``.
+    """
+    if len(body) != 8 or not all(c.isdigit() or "A" <= c <= "Z" for c in body):
+        raise ValueError(f"an organisation code body is 8 digits or capitals, got {body!r}")
+    total = sum(int(c, 36) * w for c, w in zip(body, ORG_CODE_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    if check == 10:
+        return "X"
+    if check == 11:
+        return "0"
+    return str(check)
+
+
+def organisation_code_build(body: str) -> str:
+    """A 9-character organisation code: the body and its check character."""
+    return body + organisation_code_check_char(body)
+
+
 def uscc_with_check_digit(first17: str) -> str:
     """Complete a 17-character credit code body with its GB 32100 check character."""
     return first17 + uscc.calc_check_digit(first17)

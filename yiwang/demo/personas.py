@@ -14,14 +14,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from yiwang.core.identifiers import resident_id_with_check_digit
+from yiwang.core.identifiers import organisation_code_build, resident_id_with_check_digit
 from yiwang.demo.departments import (
     CITY_PUBLIC_SECURITY,
     XIHU_HEALTH,
     XIHU_HUMAN_RESOURCES,
     XIHU_PUBLIC_SECURITY,
 )
-from yiwang.demo.synthetic import LLC, SCOPE_CLOSING, organisation_code_build, uscc_build
+from yiwang.demo.synthetic import LLC, SCOPE_CLOSING, uscc_build
 from yiwang.identity.models import AssuranceLevel, StaffRole
 
 DEMO_PASSWORD = "Yiwang@2026"  # noqa: S105 - published on purpose: the demo's shared password

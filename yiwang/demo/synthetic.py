@@ -13,7 +13,11 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from yiwang.core.identifiers import resident_id_with_check_digit, uscc_with_check_digit
+from yiwang.core.identifiers import (
+    organisation_code_build,
+    resident_id_with_check_digit,
+    uscc_with_check_digit,
+)
 
 # Districts of Hangzhou where the demo's residents live (household registration).
 HANGZHOU_COUNTIES: Mapping[str, str] = {
@@ -69,7 +73,6 @@ MOBILE_PREFIXES = tuple(
 # The characters a USCC (and so its organisation code part) may contain: GB 32100 leaves
 # out I, O, Z, S and V so that they are not mistaken for digits.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 # USCC prefixes: registration authority + entity type (GB 32100 table 1 and 2).
 USCC_ENTERPRISE = "91"  # market regulation, enterprise
@@ -127,29 +130,6 @@ def resident_id_generate(
         raise ValueError(f"no ID number born in {birth_date.year} starts with {county_code}")
     sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
     return resident_id_with_check_digit(f"{county_code}{birth_date:%Y%m%d}{sequence:03d}")
-
-
-def organisation_code_check_char(body: str) -> str:
-    """The check character of an 8-character organisation code body (GB 11714).
-
-    Each character counts as its value (digits as such, letters A=10 … Z=35), weighted
-    3, 7, 9, 10, 5, 8, 4, 2; the check is 11 minus the sum mod 11, with 10 written as
-    ``X`` and 11 as ``0``.
-    """
-    if len(body) != 8 or not all(c.isdigit() or "A" <= c <= "Z" for c in body):
-        raise ValueError(f"an organisation code body is 8 digits or capitals, got {body!r}")
-    total = sum(int(c, 36) * w for c, w in zip(body, ORG_CODE_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    if check == 10:
-        return "X"
-    if check == 11:
-        return "0"
-    return str(check)
-
-
-def organisation_code_build(body: str) -> str:
-    """A 9-character organisation code: the body and its check character."""
-    return body + organisation_code_check_char(body)
 
 
 def organisation_code_generate(rng: random.Random, *, new_style: bool = True) -> str:

@@ -360,6 +360,28 @@ def test_apply_page_hides_the_organisation_choice_from_people_without_one(citize
     assert 'name="organisation"' not in html
 
 
+def test_a_founding_item_is_applied_for_without_an_organisation(citizen, item, uscc_factory):
+    # Even with a company of her own, founding another one names none.
+    Organisation.objects.create(
+        uscc=uscc_factory(), name="杭州小梅餐饮有限公司", legal_representative=citizen
+    )
+    item.target = "organisation"
+    item.founding = True
+    item.save(update_fields=["target", "founding"])
+    service_item_publish(item=item, actor=None)
+    client = client_for(citizen)
+
+    html = client.get(reverse("applications:new", args=[item.code])).content.decode()
+    client.post(
+        reverse("applications:new", args=[item.code]), {**VALID, "idempotency_key": "found"}
+    )
+
+    assert 'name="organisation"' not in html
+    application = Application.objects.get()
+    assert application.organisation is None
+    assert application.snapshot["founding"] is True
+
+
 def test_apply_refuses_a_user_below_the_items_real_name_level(item):
     user = VerifiedUserFactory(assurance_level=1, id_number=None, verified_at=None)
 

@@ -297,3 +297,23 @@ def test_the_personas_hold_their_certificates_and_they_verify(loaded):
     verifier = platform_verifier()
     assert all(verifier.verify(certificate_qr_for_wallet(c)).valid for c in wallet)
     assert loaded.certificates.total == 18
+
+
+def test_the_expectant_mother_s_birth_bundle_is_filled_from_the_demo_registries(loaded):
+    from yiwang.applications.bundles import bundle_form, bundle_published
+
+    mother, father = _user("expectant_mother"), _user("expectant_father")
+    form = bundle_form(applicant=mother, bundle=bundle_published("birth"))
+
+    filled = {name: p.value for name, p in form.prefilled.items()}
+    assert filled["child__name"] == "陈语安"
+    assert filled["father__id_number"] == father.id_number
+    assert filled["household__head_name"] == father.name
+    assert filled["mother__id_number"] == mother.id_number
+    # Nothing left to type but what applies only to other cases.
+    typed = {
+        name
+        for name, prop in form.schema["properties"].items()
+        if name not in form.prefilled and "enum" not in prop and prop.get("type") != "boolean"
+    }
+    assert typed == {"delivery__address", "social_security_card__photo_receipt_number"}

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib.auth.password_validation import validate_password
 from stdnum.cn import ric, uscc
 
+from yiwang.core.identifiers import organisation_code_check_char
 from yiwang.core.validators import mobile_parse, person_name_parse
 from yiwang.demo.departments import DEPARTMENTS, KIND_CODES
 from yiwang.demo.personas import (
@@ -17,7 +18,6 @@ from yiwang.demo.personas import (
     UNCLAIMED_RESIDENTS,
     registry_residents,
 )
-from yiwang.demo.synthetic import organisation_code_check_char
 from yiwang.identity.models import AssuranceLevel, Department, StaffRole, User
 
 

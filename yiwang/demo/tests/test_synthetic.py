@@ -8,7 +8,11 @@ from collections import Counter
 import pytest
 from stdnum.cn import ric, uscc
 
-from yiwang.core.identifiers import resident_id_with_check_digit
+from yiwang.core.identifiers import (
+    organisation_code_build,
+    organisation_code_check_char,
+    resident_id_with_check_digit,
+)
 from yiwang.core.validators import mobile_parse, person_name_parse
 from yiwang.demo import synthetic
 from yiwang.demo.synthetic import (
@@ -18,8 +22,6 @@ from yiwang.demo.synthetic import (
     address_generate,
     legal_persons_generate,
     mobile_generate,
-    organisation_code_build,
-    organisation_code_check_char,
     person_name_generate,
     resident_id_generate,
     residents_generate,
