@@ -126,6 +126,8 @@ def resident_id_with_check_digit(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
 
+# The characters a unified social credit code may contain (GB 32100: no I, O, S, V, Z).
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from yiwang.core.identifiers import (
+    USCC_ALPHABET,
     organisation_code_build,
     resident_id_with_check_digit,
     uscc_with_check_digit,
@@ -69,10 +70,6 @@ _MOBILE_SEGMENTS = (*range(130, 138), 139, *range(150, 154), *range(155, 160), 1
 MOBILE_PREFIXES = tuple(
     str(segment) for segment in (*_MOBILE_SEGMENTS, *range(175, 179), *range(180, 190), 191, 199)
 )
-
-# The characters a USCC (and so its organisation code part) may contain: GB 32100 leaves
-# out I, O, Z, S and V so that they are not mistaken for digits.
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 # USCC prefixes: registration authority + entity type (GB 32100 table 1 and 2).
 USCC_ENTERPRISE = "91"  # market regulation, enterprise

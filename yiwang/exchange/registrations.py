@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.core.errors import Conflict, ValidationFailed
 from yiwang.core.identifiers import (
+    USCC_ALPHABET,
     organisation_code_build,
     resident_id_with_check_digit,
     uscc_with_check_digit,
@@ -70,8 +71,10 @@ class BirthRegistration:
         return head.name if head is not None else ""
 
 
-def _id_number_assign(region: str, birth_date: datetime.date, gender: str) -> list[str]:
-    """Free 公民身份号码 for this county, birth date and gender, first free first."""
+def _id_number_assign(
+    region: str, birth_date: datetime.date, gender: str, *, count: int
+) -> list[str]:
+    """The first ``count`` free 公民身份号码 for this county, birth date and gender."""
     prefix = region + birth_date.strftime("%Y%m%d")
     taken = {
         number[14:17]
@@ -80,7 +83,7 @@ def _id_number_assign(region: str, birth_date: datetime.date, gender: str) -> li
         )
     }
     first = 1 if gender == PopulationRecord.Gender.MALE else 2
-    free = [f"{n:03d}" for n in range(first, 1000, 2) if f"{n:03d}" not in taken]
+    free = [f"{n:03d}" for n in range(first, 1000, 2) if f"{n:03d}" not in taken][:count]
     if not free:
         raise Conflict(_("No ID number is free for this day."), code="id_numbers_exhausted")
     return [resident_id_with_check_digit(prefix + sequence) for sequence in free]
@@ -123,7 +126,7 @@ def birth_register(
         )
     region = parent.household_region_code[:6]
     today = timezone.localdate()
-    for number in _id_number_assign(region, birth_date, gender)[:_SEQUENCE_TRIES]:
+    for number in _id_number_assign(region, birth_date, gender, count=_SEQUENCE_TRIES):
         try:
             with transaction.atomic():
                 person = PopulationRecord.objects.create(
@@ -164,8 +167,7 @@ def birth_register(
     raise Conflict(_("No ID number is free for this day."), code="id_numbers_exhausted")
 
 
-# GB 32100 characters (no I, O, S, V, Z) and the market-regulation prefix of enterprises.
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# The market-regulation prefix of enterprises' credit codes (GB 32100).
 _ENTERPRISE = "91"
 
 
@@ -174,10 +176,8 @@ def _uscc_assign(region_code: str) -> str:
     assigned since the 2015 reform start with MA; the rest is drawn, not counted, so that
     a code says nothing of how many companies were founded before it."""
     for _attempt in range(20):
-        body = "MA" + "".join(secrets.choice(_USCC_ALPHABET) for _ in range(6))
+        body = "MA" + "".join(secrets.choice(USCC_ALPHABET) for _ in range(6))
         organisation_code = organisation_code_build(body)
-        if any(c not in _USCC_ALPHABET for c in organisation_code):
-            continue  # a check character a credit code may not carry
         uscc = uscc_with_check_digit(f"{_ENTERPRISE}{region_code}{organisation_code}")
         if not LegalPersonRecord.objects.filter(uscc=uscc).exists():
             return uscc

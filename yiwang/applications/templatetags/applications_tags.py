@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django import template
+from django.db import models
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -143,11 +144,14 @@ def event_actor(event: ApplicationEvent) -> str:
     return event.actor.display_name
 
 
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The label of a stored choice, or the value itself when it is not one of them."""
+    return str(choices(value).label) if value in choices.values else value
+
+
 @register.filter
 def status_label(status: str) -> str:
-    if status in Status.values:
-        return str(Status(status).label)
-    return status
+    return _choice_label(Status, status)
 
 
 @register.filter
@@ -157,9 +161,7 @@ def status_tone(status: str) -> str:
 
 @register.filter
 def material_form_label(form: str) -> str:
-    if form in Material.Form.values:
-        return str(Material.Form(form).label)
-    return form
+    return _choice_label(Material.Form, form)
 
 
 @register.filter
@@ -211,9 +213,7 @@ def bundle_event_actor(event: BundleEvent) -> str:
 
 @register.filter
 def bundle_status_label(status: str) -> str:
-    if status in BundleStatus.values:
-        return str(BundleStatus(status).label)
-    return status
+    return _choice_label(BundleStatus, status)
 
 
 @register.filter
@@ -223,6 +223,4 @@ def bundle_status_tone(status: str) -> str:
 
 @register.filter
 def participant_state_label(state: str) -> str:
-    if state in BundleParticipant.State.values:
-        return str(BundleParticipant.State(state).label)
-    return state
+    return _choice_label(BundleParticipant.State, state)

@@ -16,6 +16,7 @@ from yiwang.applications.tests.test_bundles import (
     _catalogue,
     completed,
     part,
+    staff_of,
 )
 from yiwang.applications.tests.test_bundles import departments as departments  # fixture
 from yiwang.applications.tests.test_services import act
@@ -33,8 +34,7 @@ from yiwang.exchange.tests.factories import (
     HouseholdMemberFactory,
     PopulationRecordFactory,
 )
-from yiwang.identity.models import StaffRole
-from yiwang.identity.tests.factories import StaffRoleFactory, VerifiedUserFactory
+from yiwang.identity.tests.factories import VerifiedUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,11 +62,7 @@ def birth_catalogue(departments, tmp_path):
 
 @pytest.fixture
 def staff(birth_catalogue):
-    return {
-        (department.code, role): StaffRoleFactory(department=department, role=role).user
-        for department in birth_catalogue.values()
-        for role in StaffRole.Role.values
-    }
+    return staff_of(birth_catalogue.values())
 
 
 @pytest.fixture

@@ -125,13 +125,18 @@ def loaded(departments, tmp_path):
     return departments
 
 
-@pytest.fixture
-def staff(loaded):
+def staff_of(departments):
+    """A user in each role of each department, by (department code, role)."""
     return {
         (department.code, role): StaffRoleFactory(department=department, role=role).user
-        for department in loaded.values()
+        for department in departments
         for role in StaffRole.Role.values
     }
+
+
+@pytest.fixture
+def staff(loaded):
+    return staff_of(loaded.values())
 
 
 @pytest.fixture

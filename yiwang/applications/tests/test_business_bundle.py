@@ -8,7 +8,13 @@ import pytest
 from yiwang.applications import bundles, services
 from yiwang.applications.models import BundleStatus, Status
 from yiwang.applications.tests.conftest import pdf
-from yiwang.applications.tests.test_bundles import CATALOG, DEPARTMENTS, _catalogue, part
+from yiwang.applications.tests.test_bundles import (
+    CATALOG,
+    DEPARTMENTS,
+    _catalogue,
+    part,
+    staff_of,
+)
 from yiwang.applications.tests.test_services import act
 from yiwang.catalog.datafiles import CatalogDataError
 from yiwang.catalog.models import LifeEventBundle
@@ -20,8 +26,8 @@ from yiwang.core.identifiers import uscc_parse
 from yiwang.core.models import Region
 from yiwang.exchange import registrations
 from yiwang.exchange.models import LegalPersonRecord
-from yiwang.identity.models import Department, Organisation, StaffRole
-from yiwang.identity.tests.factories import StaffRoleFactory, VerifiedUserFactory
+from yiwang.identity.models import Department, Organisation
+from yiwang.identity.tests.factories import VerifiedUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,11 +66,7 @@ def opening(regions, data_exchange, uscc_factory, tmp_path):
         items=ITEMS,
     )
     catalog_load(root=tmp_path / "catalog")
-    staff = {
-        (department.code, role): StaffRoleFactory(department=department, role=role).user
-        for department in Department.objects.all()
-        for role in StaffRole.Role.values
-    }
+    staff = staff_of(Department.objects.all())
     founder = VerifiedUserFactory(id_number="330106199001010018", name="王强", phone="13900003333")
     certificate_services.certificate_issue(
         certificate_type="CT-JMSFZ",

@@ -107,3 +107,10 @@ def test_when_the_certificate_cannot_be_issued_the_step_is_not_completed(permit_
     application.refresh_from_db()
     assert application.status != Status.COMPLETED
     assert not Certificate.objects.exists()
+
+
+def test_every_result_effect_the_catalogue_accepts_is_implemented():
+    from yiwang.applications.results import RESULT_EFFECTS as IMPLEMENTED
+    from yiwang.catalog.datafiles import RESULT_EFFECTS as DECLARED
+
+    assert set(IMPLEMENTED) == set(DECLARED)
