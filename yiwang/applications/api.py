@@ -392,13 +392,14 @@ def _bundle_parts(bundle_application: BundleApplication) -> list[BundlePartOut]:
     snapshot = bundle_application.snapshot
     applicable = set(bundle_application.part_keys)
     created = {part.bundle_part: part for part in bundle_application.parts.all()}
+    dropped = bundles.dropped_parts(bundle_application)
     parts = []
     for definition in snapshot["parts"]:
         key = definition["key"]
         if key not in applicable:
             continue
-        # Parts are created once everyone has confirmed; until then the version the bundle
-        # was submitted under names the item and its department.
+        # A part is created once the co-applicants it needs confirm; until then the version
+        # the bundle was submitted under names the item and its department.
         guide = ServiceItemVersion.objects.get_cached(snapshot["versions"][key]).snapshot
         application = created.get(key)
         parts.append(
@@ -413,6 +414,7 @@ def _bundle_parts(bundle_application: BundleApplication) -> list[BundlePartOut]:
                 number=application.number if application else None,
                 status=application.status if application else None,
                 status_label=str(AppStatus(application.status).label) if application else "",
+                dropped=key in dropped,
             )
         )
     return parts

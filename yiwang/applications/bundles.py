@@ -311,14 +311,20 @@ def bundle_submit(
     if errors:
         raise ValidationFailed(fields=errors)
     people = _co_applicants(form.definition, values, applicant)
-    for label, _name, id_number in people:
+    for label, name, id_number in people:
         try:
             resident_id_parse(id_number)
         except ValidationFailed:
             entry = next(e for e in form.definition["co_applicants"] if e["label"] == label)
-            field_name = bundle_rules.input_name(entry["list"] or entry["id_number"])
+            if entry["list"]:
+                raise ValidationFailed.for_field(
+                    bundle_rules.input_name(entry["list"]),
+                    _("Enter a valid ID number for the %(label)s %(name)s.")
+                    % {"label": label, "name": name},
+                ) from None
             raise ValidationFailed.for_field(
-                field_name, _("Enter a valid ID number for the %(label)s.") % {"label": label}
+                bundle_rules.input_name(entry["id_number"]),
+                _("Enter a valid ID number for the %(label)s.") % {"label": label},
             ) from None
     snapshot = {
         **form.definition,
@@ -361,8 +367,9 @@ def bundle_submit(
                     id_number=id_number,
                 )
                 _invite(bundle_application, participant)
-            if not people:
-                _start(bundle_application)
+            # Parts no co-applicant has to confirm (and nothing they wait for needs
+            # confirming) start at once; the others when everyone has confirmed.
+            _start(bundle_application)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -402,11 +409,47 @@ def _invite(bundle_application: BundleApplication, participant: BundleParticipan
 # Parts
 
 
+def gated_parts(definition: Mapping[str, Any], labels: Iterable[str]) -> set[str]:
+    """The parts that need the co-applicants of these labels to confirm: the parts their
+    entries name and every part that waits, directly or not, for one of those."""
+    labels = set(labels)
+    gated: set[str] = set()
+    for entry in definition.get("co_applicants", []):
+        if entry["label"] in labels:
+            for key in entry["parts"]:
+                gated.add(key)
+                gated.update(bundle_rules.parts_waiting_on(definition, key))
+    return gated
+
+
+def _participant_labels(bundle_application: BundleApplication, *states: str) -> set[str]:
+    return set(
+        bundle_application.participants.filter(state__in=states).values_list("label", flat=True)
+    )
+
+
+def dropped_parts(bundle_application: BundleApplication) -> set[str]:
+    """Parts never started because a co-applicant they needed declined or did not confirm."""
+    State = BundleParticipant.State
+    return gated_parts(
+        bundle_application.snapshot,
+        _participant_labels(bundle_application, State.DECLINED, State.EXPIRED),
+    ) & set(bundle_application.part_keys)
+
+
 def _start(bundle_application: BundleApplication) -> None:
-    """Create every applicable part; submit those that wait for nothing."""
+    """Create the applicable parts that need no pending confirmation and do not exist yet;
+    submit those that wait for nothing, and release those whose waits are over."""
     applicant = bundle_application.applicant
     snapshot = bundle_application.snapshot
+    held = gated_parts(
+        snapshot, _participant_labels(bundle_application, BundleParticipant.State.INVITED)
+    ) | dropped_parts(bundle_application)
+    existing = set(bundle_application.parts.values_list("bundle_part", flat=True))
     applicable = set(bundle_application.part_keys)
+    to_create = applicable - held - existing
+    if not to_create:
+        return
     versions = {
         v.pk: v
         for v in ServiceItemVersion.objects.select_related("item", "item__department").filter(
@@ -416,10 +459,8 @@ def _start(bundle_application: BundleApplication) -> None:
     values = bundle_application.form_data
     today = timezone.localdate()
     waits_due = calendar().add_working_days(today, int(snapshot["wait_limit_days"]))
-    bundle_application.status = BundleStatus.IN_PROGRESS
-    bundle_application.save(update_fields=["status"])
     for part in snapshot["parts"]:
-        if part["key"] not in applicable:
+        if part["key"] not in to_create:
             continue
         version = versions[snapshot["versions"][part["key"]]]
         schema, ui = _part_form(version)
@@ -453,6 +494,9 @@ def _start(bundle_application: BundleApplication) -> None:
         )
         if not waits:
             _part_submit(bundle_application, application)
+    if existing:
+        # Parts started later may wait for parts that have already closed.
+        _release(bundle_application)
 
 
 def _part_submit(bundle_application: BundleApplication, application: Application) -> None:
@@ -517,65 +561,79 @@ def part_closed(application: Application) -> None:
     bundle_application = BundleApplication.objects.select_for_update().get(
         pk=application.bundle_id or 0
     )
-    favourable = application.status == Status.COMPLETED and application.decision != "denied"
-    key = application.bundle_part
     _event(
         bundle_application,
         "part_closed",
-        part=key,
+        part=application.bundle_part,
         data={"status": application.status, "decision": application.decision},
     )
-    if bundle_application.status != BundleStatus.IN_PROGRESS:
+    if bundle_application.status not in (BundleStatus.IN_PROGRESS, BundleStatus.CONFIRMING):
         return  # a withdrawn bundle closes its parts itself
-    parts = {p.bundle_part: p for p in bundle_application.parts.select_for_update().order_by("pk")}
-    if not favourable:
-        reason = (
-            _("%(item)s was withdrawn.")
-            if application.status == Status.WITHDRAWN
-            else _("%(item)s was not granted.")
-        ) % {"item": application.snapshot["name"]}
-        for waiting_key in bundle_rules.parts_waiting_on(bundle_application.snapshot, key):
-            waiting = parts.get(waiting_key)
-            if waiting is not None and waiting.status == Status.WAITING:
-                _cancel(bundle_application, waiting, reason)
-    else:
-        done = {
-            k for k, p in parts.items() if p.status == Status.COMPLETED and p.decision != "denied"
-        }
-        for part in bundle_application.snapshot["parts"]:
-            waiting = parts.get(part["key"])
-            if waiting is None or waiting.status != Status.WAITING:
-                continue
-            needed = [k for k in part["after"] if k in parts]
-            if key not in needed or not set(needed) <= done:
-                continue
-            filled = _result_values(bundle_application, part)
-            for field_name, merged_field in (
-                bundle_rules.merged_form([(part["key"], *_part_form(waiting.version))])
-                .for_part(part["key"])
-                .items()
-            ):
-                if merged_field.element in filled:
-                    waiting.form_data[field_name] = filled[merged_field.element]
-            if waiting.organisation_id is None and waiting.snapshot.get("target") == "organisation":
-                # Applied for in the name of the organisation the awaited part founded.
-                waiting.organisation = next(
-                    (parts[k].organisation for k in needed if parts[k].organisation_id), None
-                )
-            waiting.status = Status.DRAFT
-            waiting.waits_due = None
-            waiting.save(
-                update_fields=["form_data", "organisation", "status", "waits_due", "updated_at"]
-            )
-            services.record_event(
-                waiting,
-                action="bundle_ready",
-                actor=None,
-                from_status=Status.WAITING,
-                to_status=Status.DRAFT,
-            )
-            _part_submit(bundle_application, waiting)
+    _release(bundle_application)
     _close_if_done(bundle_application)
+
+
+def _favourable(application: Application) -> bool:
+    return application.status == Status.COMPLETED and application.decision != "denied"
+
+
+def _release(bundle_application: BundleApplication) -> None:
+    """Every waiting part whose awaited parts have all closed: started if they all ended
+    well, cancelled (with the reason) if one did not."""
+    parts = {p.bundle_part: p for p in bundle_application.parts.select_for_update().order_by("pk")}
+    applicable = set(bundle_application.part_keys)
+    # In bundle order: a part cancelled here cancels, further down, what waits for it.
+    for part in bundle_application.snapshot["parts"]:
+        waiting = parts.get(part["key"])
+        if waiting is None or waiting.status != Status.WAITING:
+            continue
+        needed = [k for k in part["after"] if k in applicable]
+        refused = next(
+            (
+                parts[k]
+                for k in needed
+                if k in parts and parts[k].status in CLOSED and not _favourable(parts[k])
+            ),
+            None,
+        )
+        if refused is None and any(k not in parts or parts[k].status not in CLOSED for k in needed):
+            continue  # not started yet, or still open
+        if refused is not None:
+            reason = (
+                _("%(item)s was withdrawn.")
+                if refused.status == Status.WITHDRAWN
+                else _("%(item)s was cancelled.")
+                if refused.status == Status.CANCELLED
+                else _("%(item)s was not granted.")
+            ) % {"item": refused.snapshot["name"]}
+            _cancel(bundle_application, waiting, reason)
+            continue
+        filled = _result_values(bundle_application, part)
+        for field_name, merged_field in (
+            bundle_rules.merged_form([(part["key"], *_part_form(waiting.version))])
+            .for_part(part["key"])
+            .items()
+        ):
+            if merged_field.element in filled:
+                waiting.form_data[field_name] = filled[merged_field.element]
+        if waiting.organisation_id is None and waiting.snapshot.get("target") == "organisation":
+            # Applied for in the name of the organisation the awaited part founded.
+            waiting.organisation = next(
+                (parts[k].organisation for k in needed if parts[k].organisation_id), None
+            )
+        waiting.status = Status.DRAFT
+        waiting.waits_due = None
+        waiting.save(
+            update_fields=["form_data", "organisation", "status", "waits_due", "updated_at"]
+        )
+        services.record_event(
+            waiting,
+            action="bundle_ready",
+            actor=None,
+            from_status=Status.WAITING,
+            to_status=Status.DRAFT,
+        )
+        _part_submit(bundle_application, waiting)
 
 
 def _cancel(bundle_application: BundleApplication, application: Application, reason: str) -> None:
@@ -647,10 +705,7 @@ def bundle_confirm(*, user: User, participant_id: int) -> BundleApplication:
         participant.responded_at = timezone.now()
         participant.save(update_fields=["state", "user", "responded_at"])
         _event(bundle_application, "confirm", actor=user, data={"label": participant.label})
-        if not bundle_application.participants.exclude(
-            state=BundleParticipant.State.CONFIRMED
-        ).exists():
-            _start(bundle_application)
+        if _answers_in(bundle_application):
             services.notify(
                 user=bundle_application.applicant,
                 title=_("%(bundle)s has started") % {"bundle": bundle_application.bundle.name},
@@ -658,6 +713,43 @@ def bundle_confirm(*, user: User, participant_id: int) -> BundleApplication:
                 % {"number": bundle_application.number},
             )
     return bundle_application
+
+
+def _moot_invitations_expire(bundle_application: BundleApplication) -> None:
+    """Invitations left pointless because every part they gate was dropped."""
+    applicable = set(bundle_application.part_keys)
+    dropped = dropped_parts(bundle_application)
+    for participant in bundle_application.participants.filter(
+        state=BundleParticipant.State.INVITED
+    ):
+        if gated_parts(bundle_application.snapshot, [participant.label]) & applicable <= dropped:
+            participant.state = BundleParticipant.State.EXPIRED
+            participant.save(update_fields=["state"])
+
+
+def _answers_in(bundle_application: BundleApplication) -> bool:
+    """Once nobody is left to answer, go on with every part that may start: True if some
+    part will run, False (and the bundle closed as ``DECLINED`` or ``EXPIRED``) if none."""
+    State = BundleParticipant.State
+    if bundle_application.participants.filter(state=State.INVITED).exists():
+        return True
+    if not set(bundle_application.part_keys) - dropped_parts(bundle_application):
+        declined = bundle_application.participants.filter(state=State.DECLINED).exists()
+        bundle_application.status = BundleStatus.DECLINED if declined else BundleStatus.EXPIRED
+        bundle_application.closed_at = timezone.now()
+        bundle_application.save(update_fields=["status", "closed_at"])
+        return False
+    bundle_application.status = BundleStatus.IN_PROGRESS
+    bundle_application.save(update_fields=["status"])
+    _start(bundle_application)
+    _close_if_done(bundle_application)
+    return True
+
+
+def _dropped_names(bundle_application: BundleApplication) -> str:
+    names = bundle_application.snapshot["part_names"]
+    dropped = dropped_parts(bundle_application)
+    return "、".join(names[key] for key in bundle_application.part_keys if key in dropped)
 
 
 def bundle_decline(*, user: User, participant_id: int, reason: str) -> BundleApplication:
@@ -681,9 +773,6 @@ def bundle_decline(*, user: User, participant_id: int, reason: str) -> BundleApp
         participant.responded_at = timezone.now()
         participant.reason = reason
         participant.save(update_fields=["state", "user", "responded_at", "reason"])
-        bundle_application.status = BundleStatus.DECLINED
-        bundle_application.closed_at = timezone.now()
-        bundle_application.save(update_fields=["status", "closed_at"])
         _event(
             bundle_application,
             "decline",
@@ -691,14 +780,28 @@ def bundle_decline(*, user: User, participant_id: int, reason: str) -> BundleApp
             comment=reason,
             data={"label": participant.label},
         )
-        services.notify(
-            user=bundle_application.applicant,
-            title=_("%(bundle)s was declined") % {"bundle": bundle_application.bundle.name},
-            body=_(
+        _moot_invitations_expire(bundle_application)
+        dropped = _dropped_names(bundle_application)
+        if _answers_in(bundle_application):
+            body = _(
+                "The %(label)s declined %(number)s: %(reason)s. %(items)s will not be "
+                "applied for; the other services go on."
+            )
+        else:
+            body = _(
                 "The %(label)s declined %(number)s: %(reason)s. "
                 "Nothing was sent to the departments."
             )
-            % {"label": participant.label, "number": bundle_application.number, "reason": reason},
+        services.notify(
+            user=bundle_application.applicant,
+            title=_("%(bundle)s was declined") % {"bundle": bundle_application.bundle.name},
+            body=body
+            % {
+                "label": participant.label,
+                "number": bundle_application.number,
+                "reason": reason,
+                "items": dropped,
+            },
         )
     return bundle_application
 
@@ -763,23 +866,28 @@ def bundles_check(*, now: datetime.datetime | None = None) -> dict[str, int]:
             bundle_application.participants.filter(state=BundleParticipant.State.INVITED).update(
                 state=BundleParticipant.State.EXPIRED
             )
-            bundle_application.status = BundleStatus.EXPIRED
-            bundle_application.closed_at = now
-            bundle_application.save(update_fields=["status", "closed_at"])
-            labels = "、".join(p.label for p in missing)
+            labels = "、".join(sorted({p.label for p in missing}))
             _event(bundle_application, "expire", data={"missing": labels})
+            if _answers_in(bundle_application):
+                body = _(
+                    "%(number)s: the %(labels)s did not confirm within %(days)s days, so "
+                    "%(items)s will not be applied for; the other services go on."
+                )
+            else:
+                body = _(
+                    "%(number)s: the %(labels)s did not confirm within %(days)s days, so "
+                    "nothing was sent to the departments. You may apply again."
+                )
             services.notify(
                 user=bundle_application.applicant,
                 title=_("%(bundle)s was not confirmed in time")
                 % {"bundle": bundle_application.bundle.name},
-                body=_(
-                    "%(number)s: the %(labels)s did not confirm within %(days)s days, so "
-                    "nothing was sent to the departments. You may apply again."
-                )
+                body=body
                 % {
                     "number": bundle_application.number,
                     "labels": labels,
                     "days": bundle_application.snapshot["confirm_days"],
+                    "items": _dropped_names(bundle_application),
                 },
                 sms=True,
             )

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django import forms
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.forms import Form
@@ -68,6 +68,113 @@ def _label(title: str, required: bool) -> str | SafeString:
     )
 
 
+ROWS_SPARE = 2  # blank rows offered under the filled ones
+ROWS_MIN = 3  # rows shown at least
+
+
+def _is_rows(prop: Mapping[str, Any]) -> bool:
+    """An array whose items are objects: a repeatable group of fields (e.g. the other heirs)."""
+    items = prop.get("items") or {}
+    return prop.get("type") == "array" and items.get("type") == "object"
+
+
+class RowsWidget(forms.Widget):
+    """Rows of small fields, one fieldset per row (stacked on phones), named
+    ``<name>-<row>-<column>``. Without script: filled rows plus spare blank ones, and a saved
+    draft comes back with new spare rows."""
+
+    use_fieldset = True
+
+    def __init__(self, item: Mapping[str, Any], item_hints: Mapping[str, Any], max_rows: int):
+        super().__init__()
+        self.columns = [
+            (key, column, item_hints.get(key) or {})
+            for key, column in (item.get("properties") or {}).items()
+        ]
+        self.max_rows = max_rows
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[dict[str, str]]:
+        prefix = f"{name}-"
+        indexes: set[int] = set()
+        for key in data:
+            if key.startswith(prefix):
+                row = key[len(prefix) :].split("-", 1)[0]
+                if row.isdigit() and int(row) < self.max_rows + ROWS_SPARE:
+                    indexes.add(int(row))
+        rows = []
+        for index in sorted(indexes):
+            row = {
+                key: str(data.get(f"{name}-{index}-{key}", "")).strip()
+                for key, _column, _hints in self.columns
+            }
+            if any(row.values()):
+                rows.append(row)
+        return rows
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return not any(key.startswith(f"{name}-") for key in data)
+
+    def _cell(self, name: str, value: Any, column: Mapping[str, Any], hints: Any) -> SafeString:
+        if "enum" in column:
+            options = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (option, mark_safe(" selected") if str(value) == option else "", label)
+                    for option, label in [("", _("Please choose")), *_enum_labels(column, hints)]
+                ),
+            )
+            return format_html('<select name="{}" id="id_{}">{}</select>', name, name, options)
+        max_length = column.get("maxLength")
+        return format_html(
+            '<input type="text" name="{}" id="id_{}" value="{}"{}>',
+            name,
+            name,
+            "" if value is None else value,
+            format_html(' maxlength="{}"', max_length) if max_length else "",
+        )
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        rows = [row for row in (value or []) if isinstance(row, Mapping)]
+        count = min(max(len(rows) + ROWS_SPARE, ROWS_MIN), self.max_rows)
+        blocks = []
+        for index in range(count):
+            row = rows[index] if index < len(rows) else {}
+            cells = format_html_join(
+                "",
+                '<div class="rows-cell"><label for="id_{}">{}</label>{}</div>',
+                (
+                    (
+                        f"{name}-{index}-{key}",
+                        column.get("title") or key,
+                        self._cell(f"{name}-{index}-{key}", row.get(key), column, hints),
+                    )
+                    for key, column, hints in self.columns
+                ),
+            )
+            blocks.append(
+                format_html(
+                    '<fieldset class="rows-row"><legend>{}</legend>{}</fieldset>',
+                    _("No. %(n)s") % {"n": index + 1},
+                    cells,
+                )
+            )
+        note = _("Leave a row blank if it is not needed. Need more rows? Save the draft.")
+        return format_html(
+            '<div class="rows-field" id="id_{}">{}<p class="help">{}</p></div>',
+            name,
+            format_html_join("", "{}", ((block,) for block in blocks)),
+            note,
+        )
+
+
+class RowsField(forms.Field):
+    widget = RowsWidget
+
+    def to_python(self, value: Any) -> list[dict[str, str]]:
+        return list(value or [])
+
+
 def _schema_field(
     prop: Mapping[str, Any], hints: Mapping[str, Any], *, required: bool, title: str
 ) -> forms.Field:
@@ -85,6 +192,12 @@ def _schema_field(
     }
     if kind == "boolean":
         return forms.BooleanField(widget=forms.CheckboxInput(attrs=attrs), **common)
+    if _is_rows(prop):
+        item = prop.get("items") or {}
+        return RowsField(
+            widget=RowsWidget(item, hints.get("items") or {}, int(prop.get("maxItems", 20))),
+            **common,
+        )
     if kind == "array":
         items = prop.get("items") or {}
         return forms.MultipleChoiceField(
@@ -193,6 +306,17 @@ class SchemaForm(Form):
 
 def _typed(prop: Mapping[str, Any], value: Any) -> Any:
     kind = prop.get("type")
+    if _is_rows(prop):
+        columns = (prop.get("items") or {}).get("properties") or {}
+        rows = [
+            {
+                key: typed
+                for key, cell in row.items()
+                if key in columns and (typed := _typed(columns[key], cell)) is not None
+            }
+            for row in value or []
+        ]
+        return [row for row in rows if row] or None
     if kind == "boolean":
         return bool(value)
     if kind == "array":
@@ -242,6 +366,17 @@ def _shown(prop: Mapping[str, Any], hints: Mapping[str, Any], value: Any) -> str
         return "—"
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
+    if _is_rows(prop):
+        columns = (prop.get("items") or {}).get("properties") or {}
+        column_hints = hints.get("items") or {}
+        return "；".join(
+            " ".join(
+                _shown(columns.get(key, {}), column_hints.get(key) or {}, cell)
+                for key, cell in row.items()
+            )
+            for row in value
+            if isinstance(row, Mapping)
+        )
     if isinstance(value, list):
         labels = dict(_enum_labels(prop.get("items") or {}, hints))
         return "、".join(labels.get(str(v), str(v)) for v in value)

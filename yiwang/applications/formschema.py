@@ -52,6 +52,10 @@ def _message(error: SchemaError, title: str) -> str:
         return _("Enter a value of at least %(n)s.") % {"n": value}
     if kind in {"maximum", "exclusiveMaximum"}:
         return _("Enter a value of at most %(n)s.") % {"n": value}
+    if kind == "maxItems":
+        return _("Enter at most %(n)s rows.") % {"n": value}
+    if kind == "minItems":
+        return _("Enter at least %(n)s rows.") % {"n": value}
     if kind == "additionalProperties":
         return _("This form has no such field.")
     return _("Enter a valid value.")
@@ -65,14 +69,14 @@ def form_errors(schema: Mapping[str, Any], data: Any) -> dict[str, list[str]]:
     properties = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
     candidates: dict[str, list[SchemaError]] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
-        if error.validator == "required":
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+        if error.validator == "required" and not error.path:
             # "'x' is a required property": the field is the missing one, not the object.
             missing = [name for name in error.validator_value if name not in error.instance]
             for name in missing:
                 errors.setdefault(name, []).append(_message(error, name))
             continue
-        if error.validator == "additionalProperties":
+        if error.validator == "additionalProperties" and not error.path:
             extra = [name for name in error.instance if name not in properties]
             for name in extra:
                 errors.setdefault(name, []).append(_message(error, name))
@@ -82,11 +86,38 @@ def form_errors(schema: Mapping[str, Any], data: Any) -> dict[str, list[str]]:
     for field, field_errors in candidates.items():
         if field in errors:
             continue
-        # One message per field, the most useful: a wrong format says more than a length.
-        error = min(field_errors, key=lambda e: _PRIORITY.get(str(e.validator), len(_PRIORITY)))
+        # One message per field, the most useful: a wrong format says more than a length;
+        # for a repeatable group, about the group (too many rows) before its first bad row.
+        error = min(
+            field_errors,
+            key=lambda e: (
+                e.path[1] if len(e.path) >= 2 and isinstance(e.path[1], int) else -1,
+                _PRIORITY.get(str(e.validator), len(_PRIORITY)),
+            ),
+        )
+        if len(error.path) >= 2 and isinstance(error.path[1], int):
+            errors[field] = [_row_message(error, properties.get(field, {}))]
+            continue
         title = str(properties.get(field, {}).get("title", field))
         errors[field] = [_message(error, title)]
     return errors
+
+
+def _row_message(error: SchemaError, prop: Mapping[str, Any]) -> str:
+    columns = (prop.get("items") or {}).get("properties") or {}
+    row = int(error.path[1]) + 1
+    if error.validator == "required":
+        column = next(name for name in error.validator_value if name not in error.instance)
+    elif len(error.path) >= 3:
+        column = str(error.path[2])
+    else:
+        return _("Row %(row)s: %(message)s") % {"row": row, "message": _message(error, "")}
+    title = str(columns.get(column, {}).get("title", column))
+    return _("Row %(row)s, %(column)s: %(message)s") % {
+        "row": row,
+        "column": title,
+        "message": _message(error, title),
+    }
 
 
 _PRIORITY = {

@@ -212,10 +212,13 @@ class BundlePartOut(Schema):
     department_code: str
     department_name: str
     waits_for: list[str] = Field(description="Keys of the parts whose results it waits for")
-    application_id: int | None = Field(description="None until the co-applicants confirm")
+    application_id: int | None = Field(description="None until the co-applicants it needs confirm")
     number: str | None
     status: str | None = Field(description="The part's application status; None until created")
     status_label: str
+    dropped: bool = Field(
+        description="Never applied for: a co-applicant it needed declined or did not confirm"
+    )
 
 
 class BundleParticipantOut(Schema):

@@ -907,10 +907,11 @@ class BundlePartRow:
     key: str
     name: str
     department: str
-    application: Application | None  # None until the co-applicants have confirmed
+    application: Application | None  # None until the co-applicants it needs have confirmed
     waits_for: list[str]  # names of the earlier services it still waits for
     note: str  # why it stopped, was refused or needs her action
     needs_action: bool
+    dropped: bool = False  # never applied for: a co-applicant it needed said no
 
 
 @dataclass(frozen=True)
@@ -980,6 +981,7 @@ def _bundle_part_rows(bundle_application: BundleApplication) -> list[BundlePartR
         for e in bundle_application.events.all()
         if e.action == "part_needs_action"
     }
+    dropped = bundles.dropped_parts(bundle_application)
     rows = []
     for part in snapshot["parts"]:
         key = part["key"]
@@ -989,7 +991,9 @@ def _bundle_part_rows(bundle_application: BundleApplication) -> list[BundlePartR
         waits_for: list[str] = []
         note = ""
         needs_action = False
-        if application is not None:
+        if key in dropped:
+            note = str(_("A co-applicant it needed declined or did not confirm."))
+        elif application is not None:
             if application.status == Status.WAITING:
                 waits_for = [
                     names.get(k, k)
@@ -1016,6 +1020,7 @@ def _bundle_part_rows(bundle_application: BundleApplication) -> list[BundlePartR
                 waits_for=waits_for,
                 note=note,
                 needs_action=needs_action,
+                dropped=key in dropped,
             )
         )
     return rows

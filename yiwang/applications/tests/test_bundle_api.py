@@ -208,6 +208,7 @@ def test_applying_starts_the_first_part_and_the_others_wait_for_it(retiree):
             "number": parts["retirement_approval"].number,
             "status": "submitted",
             "status_label": "已提交",
+            "dropped": False,
         },
         {
             "key": "retiree_medical",
@@ -220,6 +221,7 @@ def test_applying_starts_the_first_part_and_the_others_wait_for_it(retiree):
             "number": None,
             "status": "waiting",
             "status_label": "等待前序事项",
+            "dropped": False,
         },
         {
             "key": "housing_fund",
@@ -232,6 +234,7 @@ def test_applying_starts_the_first_part_and_the_others_wait_for_it(retiree):
             "number": None,
             "status": "waiting",
             "status_label": "等待前序事项",
+            "dropped": False,
         },
     ]
     assert detail["participants"] == []
