@@ -909,6 +909,10 @@ def _result_holder(
     organisation = application.organisation
     if result["holder"] == "organisation" and organisation is not None:
         return ("organisation", organisation.uscc, organisation.name)
+    if result["holder"] == "organisation" and effect.get("uscc"):
+        # Founded by someone who does not represent it: the licence is the company's, and
+        # its legal representative sees it once she takes the company's account.
+        return ("organisation", effect["uscc"], effect["name"])
     applicant = application.applicant
     if "holder_id_number" not in result:
         return ("person", applicant.id_number or "", applicant.name)
@@ -940,10 +944,6 @@ def _result_issue(application: Application, staff: User) -> None:
         effect = (
             results.result_effect_run(result["effect"], application) if "effect" in result else {}
         )
-        if result["holder"] == "organisation" and application.organisation is None:
-            # Founded, but by someone who does not represent it: the licence waits for
-            # its legal representative to take the company's account.
-            return
         holder = _result_holder(application, result, effect)
         data = {
             name: _result_value(application, source, effect)

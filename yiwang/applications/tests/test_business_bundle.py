@@ -21,11 +21,13 @@ from yiwang.catalog.models import LifeEventBundle
 from yiwang.catalog.services import catalog_load
 from yiwang.certificates import selectors as certificate_selectors
 from yiwang.certificates import services as certificate_services
+from yiwang.certificates.models import Certificate
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.identifiers import uscc_parse
 from yiwang.core.models import Region
 from yiwang.exchange import registrations
 from yiwang.exchange.models import LegalPersonRecord
+from yiwang.identity import services as identity_services
 from yiwang.identity.models import Department, Organisation
 from yiwang.identity.tests.factories import VerifiedUserFactory
 
@@ -228,3 +230,75 @@ def test_an_organisation_bundle_whose_first_part_founds_nothing_is_refused(openi
         catalog_load(root=root)
 
     assert "parts[1].after" in [p.field for p in raised.value.problems]
+
+
+def test_a_company_founded_for_someone_else_gets_its_licence_for_its_representative(opening):
+    founder, staff = opening
+    # A founder (e.g. an agency's clerk) registers a company whose legal representative
+    # is someone else: the licence is the company's all the same.
+    representative = VerifiedUserFactory(id_number="330106198506150024", name="李娜")
+    application = services.application_draft_create(
+        applicant=founder,
+        item_code="330106-SJ-0001",
+        form_data={
+            "company_name": "杭州西溪文创设计有限公司",
+            "company_type": "llc_sole_natural_person",
+            "company_address": "浙江省杭州市西湖区文一西路588号2幢201室",
+            "registered_capital": 50,
+            "capital_due_date": "2031-12-31",
+            "business_scope": "一般项目：专业设计服务；平面设计。",
+            "legal_representative": representative.name,
+            "legal_representative_id_number": representative.id_number,
+            "legal_representative_role": "director",
+            "shareholders": "李娜，货币出资50万元，占100%",
+            "contact_name": founder.name,
+            "contact_id_number": founder.id_number,
+            "contact_phone": founder.phone,
+            "with_seal": "no",
+            "with_tax": "no",
+            "with_social_insurance": "no",
+            "with_housing_fund": "no",
+            "delivery_method": "window",
+            "declaration": True,
+        },
+    )
+    assert application.organisation is None
+    for code in ("articles", "appointments", "premises"):
+        services.application_material_upload(
+            applicant=founder, application=application, material_code=code, upload=pdf()
+        )
+    services.application_submit(applicant=founder, application_id=application.pk)
+    application.refresh_from_db()
+    for name, outcome in (
+        ("accept", "accept"),
+        ("review", "pass"),
+        ("decide", "grant"),
+        ("deliver", "delivered"),
+    ):
+        application = act(staff, application, name, outcome)
+
+    record = LegalPersonRecord.objects.get(name="杭州西溪文创设计有限公司")
+    assert record.legal_representative_id_number == representative.id_number
+    # The founder does not get the company's account.
+    assert not Organisation.objects.filter(uscc=record.uscc).exists()
+    licence = certificate_selectors.certificate_issued_for(f"application:{application.number}")
+    assert (licence.holder_kind, licence.holder_identifier, licence.holder_name) == (
+        "organisation",
+        record.uscc,
+        "杭州西溪文创设计有限公司",
+    )
+    assert licence.data["legal_representative"] == "李娜"
+    # Once she takes the company's account, the licence is in her wallet; not his.
+    assert licence.pk not in certificate_ids(founder)
+    identity_services.organisation_register(
+        user=representative, uscc=record.uscc, name="杭州西溪文创设计有限公司"
+    )
+    assert licence.pk in certificate_ids(representative)
+
+
+def certificate_ids(user):
+    return set(
+        Certificate.objects.filter(
+            holder_identifier__in=certificate_services.holder_identifiers_of(user)
+        ).values_list("pk", flat=True)
+    )
