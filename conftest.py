@@ -92,6 +92,32 @@ def _cache_cleared() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _force_login_completes_the_second_factor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``client.force_login(user)`` stands for a completed login, as it skips the password.
+
+    For staff a completed login includes the second factor: the session is marked as
+    verified with the user's authenticator (made with a known key if there is none).
+    Tests marked ``mfa_enforced`` get Django's own force_login, the password step only,
+    to prove that staff pages and the API refuse such a session.
+    """
+    if request.node.get_closest_marker("mfa_enforced"):
+        return
+    from django.test import Client
+
+    password_step = Client.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        from yiwang.identity.tests.mfa import second_factor_complete
+
+        password_step(self, user, backend)
+        second_factor_complete(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _certificate_keys_isolated(settings: Any, tmp_path_factory: Any) -> None:
     """Certificate keys made by a test live in a temporary folder, never under var/."""
     folder = tmp_path_factory.mktemp("certificate-keys")

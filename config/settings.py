@@ -117,6 +117,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: both may log out or redirect with a message.
+    "yiwang.identity.middleware.SessionAbsoluteTimeoutMiddleware",
+    "yiwang.identity.middleware.StaffSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -179,7 +182,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # Accounts have no username or first/last name: compare with what they do have.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("phone", "name", "email")},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
@@ -191,9 +198,11 @@ LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "portal:me"
 LOGOUT_REDIRECT_URL = "portal:home"
 
-# Sessions: an idle timeout (renewed on each request) inside an absolute cap.
+# Sessions: an idle timeout (renewed on each request) inside an absolute cap, counted
+# from the password step (yiwang.identity.middleware.SessionAbsoluteTimeoutMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
@@ -207,6 +216,12 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Staff log in with a second factor (django-otp): an authenticator app's codes, or a
+# single-use recovery code. After each wrong code the device refuses codes for
+# factor × 2^(failures − 1) seconds.
+OTP_TOTP_THROTTLE_FACTOR = env_int("MFA_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = env_int("MFA_THROTTLE_FACTOR", 1)
 
 # Lockout after repeated login failures (django-axes).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -326,6 +341,99 @@ EXCHANGE_LOG_KEY_FILE = Path(
 )
 # Sign the chain head after this many new records (and at every applications_tick).
 EXCHANGE_LOG_CHECKPOINT_EVERY = env_int("EXCHANGE_LOG_CHECKPOINT_EVERY", 1000)
+
+
+def _oidc_signing_key(path: Path) -> str:
+    """The PEM of the RSA key that signs ID tokens; the demo generates one, once.
+
+    Every web machine must sign with the same key, so production (``YIWANG_HTTPS``)
+    refuses to start without the file, as it does without ``SECRET_KEY``.
+    """
+    if path.exists():
+        return path.read_text()
+    if HTTPS:
+        raise ImproperlyConfigured(
+            f"The OpenID Connect signing key {path} does not exist: create it (see "
+            "docs/operations.md) or set OIDC_RSA_PRIVATE_KEY_FILE"
+        )
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and linked into place: a process starting at the same moment sees
+    # either no file or the whole key, and the first link wins.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(pem)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pem = path.read_text()
+    finally:
+        draft.unlink()
+    return pem
+
+
+# Single sign-on: the platform is the OpenID Connect provider of department applications
+# (django-oauth-toolkit under /oidc/). Scopes, claims and each client's policy live in
+# yiwang.identity (claims.py, oidc.py, models.ClientPolicy, the admin's client page);
+# docs/architecture.md.
+OIDC_RSA_PRIVATE_KEY_FILE = Path(
+    env_str("OIDC_RSA_PRIVATE_KEY_FILE", str(DATA_DIR / "keys" / "oidc-rsa.pem"))
+)
+# Keys signed with before a rotation: still published in the JWKS, never used to sign.
+OIDC_RSA_RETIRED_KEY_FILES = [Path(p) for p in env_list("OIDC_RSA_RETIRED_KEY_FILES", [])]
+# django-oauth-toolkit's own client model, not swapped: named because the migrations of
+# models that point at it refer to it through this setting.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(OIDC_RSA_PRIVATE_KEY_FILE),
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [p.read_text() for p in OIDC_RSA_RETIRED_KEY_FILES],
+    # Empty: the issuer is this site's /oidc (from the request, within ALLOWED_HOSTS).
+    "OIDC_ISS_ENDPOINT": env_str("OIDC_ISSUER").rstrip("/"),
+    "OAUTH2_VALIDATOR_CLASS": "yiwang.identity.oidc.ClientValidator",
+    "SCOPES_BACKEND_CLASS": "yiwang.identity.oidc.ClientScopes",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    # Ask before logging out only when the spec requires it (no or someone else's ID token).
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "PKCE_REQUIRED": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ACCESS_TOKEN_SECONDS", 3600),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ACCESS_TOKEN_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OIDC_REFRESH_TOKEN_DAYS", 14) * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if HTTPS else ["http", "https"],
+    # OAuth 2.0 Security Best Current Practice (RFC 9700), enforced rather than warned of.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 # E-mail goes through Django's backend; the demo writes messages as files under var/mail.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

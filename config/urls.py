@@ -14,11 +14,14 @@ urlpatterns = [
     path("r1/", include("yiwang.exchange.gateway_urls")),
     path("i18n/setlang/", portal_views.language_switch, name="set_language"),
     path("accounts/", include("yiwang.identity.urls")),
+    # Single sign-on for department applications: the OpenID Connect provider.
+    path("oidc/", include("yiwang.identity.oidc_urls")),
     path("services/", include("yiwang.catalog.urls")),
     path("exchange/", include("yiwang.exchange.urls")),
     path("certificates/", include("yiwang.certificates.public_urls")),
     # Sub-pages of /me/ (the portal's "Me" page itself stays in yiwang.portal.urls).
     path("me/", include("yiwang.exchange.me_urls")),
+    path("me/", include("yiwang.identity.me_urls")),
     path("me/certificates/", include("yiwang.certificates.urls")),
     path("certificates/shared/", include("yiwang.certificates.shared_urls")),
     path("workbench/certificates/", include("yiwang.certificates.staff_urls")),

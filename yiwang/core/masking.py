@@ -6,6 +6,7 @@ still lets its owner recognise it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 
@@ -45,3 +46,18 @@ def redact_text(text: str) -> str:
     """Mask every resident ID number and mobile number found in free text."""
     text = _ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)), text)
     return _PHONE_RE.sub(lambda m: (m["cc"] or "") + mask_phone(m["number"]), text)
+
+
+def mask_ip_address(value: str | None) -> str:
+    """203.0.113.* / 2001:db8:85a3:*: the network part of a client address, not the host."""
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv4Address):
+        return ".".join(str(address).split(".")[:3]) + ".*"
+    # Keep the first three groups (a /48, typically one site), hide the rest.
+    groups = address.exploded.split(":")[:3]
+    return ":".join(group.lstrip("0") or "0" for group in groups) + ":*"

@@ -14,8 +14,10 @@ from yiwang.demo.personas import (
     PERSONAS,
     UNCLAIMED_RESIDENTS,
     Persona,
+    demo_authenticator_key,
     persona_get,
 )
+from yiwang.identity.authenticator import authenticator_secret
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
@@ -57,6 +59,9 @@ def _details(persona: Persona) -> Iterable[str]:
     departments = {d.code: d.name for d in DEPARTMENTS}
     for department_code, role in persona.staff_roles:
         yield f"部门 Department: {departments[department_code]} ({department_code}, {role})"
+    if persona.is_staff:
+        secret = authenticator_secret(demo_authenticator_key(persona.phone))
+        yield f"两步登录 Authenticator key: {secret}  (或 or: manage.py demo_totp {persona.phone})"
     if persona.level == 1:
         yield f"实名认证用 Verify with: {persona.name}  {persona.id_number}"
     if persona.spouse:
@@ -84,6 +89,10 @@ def personas_guide(*, claimed_id_numbers: Iterable[str] = ()) -> str:
     lines = [
         "一网 Yiwang 演示账号 Demo personas — 全部为虚构人物 all synthetic, never real people",
         f"所有账号密码 Password for every account: {DEMO_PASSWORD}",
+        "工作人员和管理员登录时还需输入验证器中的 6 位验证码：把下面的密钥加入任一验证器应用，"
+        "或运行 manage.py demo_totp <手机号>。",
+        "Staff and the administrator also enter a 6-digit authenticator code: add the key shown "
+        "to any authenticator app, or run manage.py demo_totp <phone>.",
         "",
     ]
     header = ("#", "角色", "姓名 Name", "手机号 Phone", "密码 Password", "等级 Level")

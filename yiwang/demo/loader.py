@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from oauth2_provider.models import Application
 
 from yiwang.catalog.models import ServiceItem, ServiceItemVersion
 from yiwang.catalog.services import CatalogLoadResult, catalog_load
@@ -36,6 +38,7 @@ from yiwang.demo.personas import (
     PERSONAS,
     Persona,
     Resident,
+    demo_authenticator_key,
     persona_get,
     registry_residents,
 )
@@ -68,6 +71,7 @@ from yiwang.exchange.services import (
 )
 from yiwang.identity.models import (
     AssuranceLevel,
+    ClientPolicy,
     Department,
     Organisation,
     OrganisationAgent,
@@ -75,6 +79,7 @@ from yiwang.identity.models import (
     User,
 )
 from yiwang.identity.services import (
+    TOTP_DEVICE_NAME,
     organisation_agent_grant,
     organisation_register,
     person_verify_in_person,
@@ -130,10 +135,12 @@ class DemoLoadSummary:
     verified: Counts = field(default_factory=Counts)  # real-name (L2) verifications
     verified_in_person: Counts = field(default_factory=Counts)  # L3
     staff_roles: Counts = field(default_factory=Counts)
+    authenticators: Counts = field(default_factory=Counts)  # staff personas' second factor
     organisations: Counts = field(default_factory=Counts)
     agents: Counts = field(default_factory=Counts)
     data_grants: Counts = field(default_factory=Counts)  # grants and requests of the demo
     certificates: Counts = field(default_factory=Counts)  # the personas' e-certificates
+    sso_clients: Counts = field(default_factory=Counts)  # applications signing in via Yiwang
     catalog: CatalogLoadResult = field(default_factory=CatalogLoadResult)
 
     @property
@@ -153,10 +160,12 @@ class DemoLoadSummary:
                     "verified",
                     "verified_in_person",
                     "staff_roles",
+                    "authenticators",
                     "organisations",
                     "agents",
                     "data_grants",
                     "certificates",
+                    "sso_clients",
                 )
             )
         )
@@ -181,10 +190,12 @@ class DemoLoadSummary:
                     ("实名认证 Real-name verified (L2+)", self.verified),
                     ("线下核验 Verified in person (L3)", self.verified_in_person),
                     ("工作人员角色 Staff roles", self.staff_roles),
+                    ("身份验证器 Staff authenticators", self.authenticators),
                     ("企业账号 Organisations", self.organisations),
                     ("经办人授权 Authorised agents", self.agents),
                     ("共享授权 Data-sharing grants", self.data_grants),
                     ("电子证照 E-certificates", self.certificates),
+                    ("单点登录应用 Single sign-on applications", self.sso_clients),
                 )
             ),
             *self.catalog.rows(),
@@ -232,10 +243,12 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     users = _accounts_load(summary)
     _verifications_load(users, summary)
     _staff_roles_load(users, summary)
+    _authenticators_load(users, summary)
     _in_person_verifications_load(users, summary)
     _organisation_load(users, summary)
     _data_grants_load(users, summary)
     summary.certificates = _certificates_load()
+    summary.sso_clients = _sso_clients_load()
     return summary
 
 
@@ -452,7 +465,7 @@ def _verifications_load(users: dict[str, User], summary: DemoLoadSummary) -> Non
     for persona in PERSONAS:
         if persona.level < AssuranceLevel.L2:
             continue
-        was_verified = users[persona.key].is_verified
+        was_verified = users[persona.key].is_real_name_verified
         # Returns at once for an account already verified with this ID number.
         users[persona.key] = person_verify_real_name(
             user=users[persona.key], name=persona.name, id_number=persona.id_number
@@ -471,6 +484,28 @@ def _staff_roles_load(users: Mapping[str, User], summary: DemoLoadSummary) -> No
             ).exists()
             staff_role_grant(actor=admin, user=users[persona.key], department=department, role=role)
             _count(summary.staff_roles, created=not exists)
+
+
+def _authenticators_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
+    """A confirmed authenticator with the persona's published secret for each staff persona.
+
+    One the persona set up themselves (after a reset, say) is left as it is.
+    """
+    for persona in PERSONAS:
+        if not persona.is_staff:
+            continue
+        user = users[persona.key]
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            summary.authenticators.unchanged += 1
+            continue
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        TOTPDevice.objects.create(
+            user=user,
+            name=TOTP_DEVICE_NAME,
+            key=demo_authenticator_key(persona.phone),
+            confirmed=True,
+        )
+        summary.authenticators.created += 1
 
 
 def _in_person_verifications_load(users: Mapping[str, User], summary: DemoLoadSummary) -> None:
@@ -705,6 +740,81 @@ def _certificates_load() -> Counts:
         registration_authority=COMPANY.registration_authority,
         issued_on=COMPANY.established_on.isoformat(),
     )
+    return counts
+
+
+# A department application that signs people in with their Yiwang account (OpenID
+# Connect, docs/architecture.md): the district social-security bureau's own system. Its
+# redirect URI is on localhost, for trying it with any OIDC client library.
+@dataclass(frozen=True)
+class DemoSsoClient:
+    client_id: str
+    secret: str
+    name: str
+    department_code: str
+    redirect_uri: str
+    post_logout_redirect_uri: str
+    scopes: tuple[str, ...]
+    min_level: int
+
+
+DEMO_SSO_CLIENT = DemoSsoClient(
+    client_id="demo-shebao",
+    secret="demo-shebao-secret",  # noqa: S106 (published for the demo, like its password)
+    name="西湖区社保业务系统",
+    department_code="330106-RS",
+    redirect_uri="http://localhost:8765/callback",
+    post_logout_redirect_uri="http://localhost:8765/",
+    scopes=("profile", "phone", "identity"),
+    min_level=AssuranceLevel.L2,
+)
+
+
+def _sso_clients_load() -> Counts:
+    """The demo's registered client and its policy; an existing client keeps its secret."""
+    client = DEMO_SSO_CLIENT
+    fields = {
+        "name": client.name,
+        "client_type": Application.CLIENT_CONFIDENTIAL,
+        "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+        "algorithm": Application.RS256_ALGORITHM,
+        "redirect_uris": client.redirect_uri,
+        "post_logout_redirect_uris": client.post_logout_redirect_uri,
+    }
+    policy_fields = {
+        "department": Department.objects.get(code=client.department_code),
+        "allowed_scopes": list(client.scopes),
+        "min_assurance_level": client.min_level,
+    }
+    counts = Counts()
+    application = Application.objects.filter(client_id=client.client_id).first()
+    if application is None:
+        # The secret is hashed when saved, as for any client registered in the admin.
+        application = Application.objects.create(
+            client_id=client.client_id, client_secret=client.secret, **fields
+        )
+        ClientPolicy.objects.create(application=application, **policy_fields)
+        counts.created += 1
+        return counts
+    policy = ClientPolicy.objects.filter(application=application).first() or ClientPolicy(
+        application=application
+    )
+    changed = [name for name, value in fields.items() if getattr(application, name) != value]
+    policy_changed = policy.pk is None or any(
+        getattr(policy, name) != value for name, value in policy_fields.items()
+    )
+    if changed:
+        for name in changed:
+            setattr(application, name, fields[name])
+        application.save(update_fields=[*changed, "updated"])
+    if policy_changed:
+        for name, value in policy_fields.items():
+            setattr(policy, name, value)
+        policy.save()
+    if changed or policy_changed:
+        counts.updated += 1
+    else:
+        counts.unchanged += 1
     return counts
 
 

@@ -12,6 +12,7 @@ through the identity services, and ``guide.py`` prints it.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 from yiwang.core.identifiers import organisation_code_build, resident_id_with_check_digit
@@ -25,11 +26,19 @@ from yiwang.demo.synthetic import LLC, SCOPE_CLOSING, uscc_build
 from yiwang.identity.models import AssuranceLevel, StaffRole
 
 DEMO_PASSWORD = "Yiwang@2026"  # noqa: S105 - published on purpose: the demo's shared password
+# Staff personas log in with a second factor too: an authenticator whose secret is derived
+# from this published seed and the phone number, so anyone trying the demo can add it.
+DEMO_AUTHENTICATOR_SEED = "yiwang-demo-authenticator"
 # Seed of the extra registry records (residents and legal persons besides the personas).
 DEMO_SEED = 2026
 # Reference date of the extra records, fixed so that every load gives the same records.
 DEMO_REFERENCE_DATE = datetime.date(2026, 1, 1)
 EXTRA_RESIDENTS = 200
+
+
+def demo_authenticator_key(phone: str) -> str:
+    """The hex TOTP secret of a demo staff persona's authenticator (20 bytes)."""
+    return hashlib.sha256(f"{DEMO_AUTHENTICATOR_SEED}:{phone}".encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,11 @@ class Persona:
     @property
     def name(self) -> str:
         return self.resident.name
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff and platform administrators log in with a second factor."""
+        return bool(self.staff_roles) or self.platform_admin
 
     @property
     def id_number(self) -> str:

@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from yiwang.core.hashchain import GENESIS_HASH, chain_hash
+from yiwang.core.hashchain import value_text as _text
 from yiwang.core.keyfiles import private_key_read, private_key_write
 from yiwang.exchange.models import (
-    GENESIS_HASH,
     ExchangeLogCheckpoint,
     ExchangeLogHead,
     ExchangeLogRecord,
@@ -50,7 +51,6 @@ HASHED_FIELDS = (
     "outcome",
     "status_code",
 )
-_UNIT = "\x1f"  # ASCII unit separator: never in the values (they are single-line text)
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,9 @@ class LogEntry:
     response_digest: str = ""
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
-    return str(value).replace(_UNIT, " ")
-
-
 def record_hash(prev_hash: str, values: tuple[Any, ...]) -> str:
     """SHA-256 over the previous hash and the hashed fields (in ``HASHED_FIELDS`` order)."""
-    content = _UNIT.join(_text(v) for v in values)
-    return hashlib.sha256(f"{prev_hash}{_UNIT}{content}".encode()).hexdigest()
+    return chain_hash(prev_hash, values)
 
 
 def log_append(entry: LogEntry) -> ExchangeLogRecord:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core.hashchain import GENESIS_HASH
 from yiwang.core.masking import mask_id_number
 
 
@@ -347,9 +348,6 @@ class Consent(models.Model):
 
 # ---------------------------------------------------------------------------------------
 # The exchange log
-
-
-GENESIS_HASH = "0" * 64
 
 
 class ExchangeLogRecord(models.Model):

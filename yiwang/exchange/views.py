@@ -35,6 +35,7 @@ from yiwang.exchange.models import (
     DataResource,
     SharingType,
 )
+from yiwang.identity.middleware import redirect_to_second_factor, second_factor_passed
 from yiwang.identity.models import User
 
 # Badge tone of each grant or consent state (the tones of site.css).
@@ -68,7 +69,8 @@ def _errors_place(exc: YiwangError, *forms_: forms.Form) -> list[str]:
 
 
 def officer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Only a data officer (or administrator) of some department may open the view."""
+    """Only a data officer (or administrator) of some department may open the view, after
+    the second factor."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -76,6 +78,8 @@ def officer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             return redirect_to_login(request.get_full_path())
         if not selectors.officer_departments(_user(request)).exists():
             raise PermissionDenied
+        if not second_factor_passed(request.user):
+            return redirect_to_second_factor(request)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -11,8 +11,10 @@ from ninja import Router, Status
 from ninja.throttling import AnonRateThrottle
 
 from yiwang.core.api import ErrorOut
+from yiwang.core.clients import client_address
 from yiwang.core.errors import NotFound
 from yiwang.identity import selectors, services
+from yiwang.identity.auth import second_factor_passed_by
 from yiwang.identity.models import Organisation, OrganisationAgent, User
 from yiwang.identity.schemas import (
     AgencyOut,
@@ -248,7 +250,10 @@ def staff_roles_list(request: HttpRequest) -> list[StaffRoleOut]:
 )
 def person_verify_in_person(request: HttpRequest, payload: InPersonVerifyIn) -> UserOut:
     person = services.person_verify_in_person(
-        staff=_me(request), id_number=payload.id_number, name=payload.name
+        staff=_me(request),
+        id_number=payload.id_number,
+        name=payload.name,
+        client_address=client_address(request),
     )
     return _user_out(person)
 
@@ -287,7 +292,10 @@ def api_tokens_list(request: HttpRequest) -> list[ApiTokenOut]:
 )
 def api_token_create(request: HttpRequest, payload: ApiTokenCreateIn) -> Status[ApiTokenCreatedOut]:
     token, secret = services.api_token_create(
-        user=_me(request), name=payload.name, expires_at=payload.expires_at
+        user=_me(request),
+        name=payload.name,
+        expires_at=payload.expires_at,
+        second_factor=second_factor_passed_by(request),
     )
     out = ApiTokenOut.from_orm(token)
     return Status(201, ApiTokenCreatedOut(**out.dict(), secret=secret))

@@ -78,3 +78,30 @@ class AgentGrantForm(Form):
 class InPersonVerifyForm(Form):
     id_number = forms.CharField(label=_("ID number on the card"), max_length=20)
     name = forms.CharField(label=_("Name on the card"), max_length=50)
+
+
+class SecondFactorForm(Form):
+    code = forms.CharField(
+        label=_("Authenticator code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+        help_text=_(
+            "The 6-digit code your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
+
+
+class AuthenticatorConfirmForm(Form):
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=_("The 6 digits the app shows for this account."),
+    )

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.core.masking import mask_id_number, mask_name, mask_phone
+from yiwang.core.masking import mask_id_number, mask_ip_address, mask_name, mask_phone
 
 
 class AssuranceLevel(models.IntegerChoices):
@@ -108,8 +108,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
 
+    # Not ``is_verified``: django-otp sets that name on the request's user for the second
+    # factor.
     @property
-    def is_verified(self) -> bool:
+    def is_real_name_verified(self) -> bool:
         return self.assurance_level >= AssuranceLevel.L2
 
 
@@ -290,6 +292,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Created from a session that had passed the second factor: only such tokens work for
+    # staff (a token made as a citizen does not carry over when the person becomes staff).
+    second_factor = models.BooleanField(_("created after the second factor"), default=False)
 
     class Meta:
         verbose_name = _("API token")
@@ -313,3 +318,205 @@ class RealNameAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.reason}"
+
+
+# ---------------------------------------------------------------------------------------
+# Single sign-on (OpenID Connect provider). The clients are django-oauth-toolkit's own
+# Application model (not swapped); what the platform adds sits beside it here.
+
+
+class ClientPolicy(models.Model):
+    """What a department application registered for single sign-on may ask for.
+
+    One-to-one with the client (``oauth2_provider.Application``: client id, secret,
+    redirect URIs): the department that runs it, the scopes it may request beyond
+    ``openid``, and the lowest real-name level of the people it lets in.
+    """
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        on_delete=models.CASCADE,
+        related_name="yiwang_policy",
+        verbose_name=_("client application"),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="client_policies",
+        verbose_name=_("department"),
+    )
+    allowed_scopes = models.JSONField(
+        _("allowed scopes"),
+        default=list,
+        blank=True,
+        help_text=_("Scopes the application may request; openid is always allowed."),
+    )
+    min_assurance_level = models.PositiveSmallIntegerField(
+        _("minimum real-name level"),
+        choices=AssuranceLevel.choices,
+        default=AssuranceLevel.L1,
+        help_text=_(
+            "People below this level are sent to real-name verification (L2) or told to "
+            "verify in person (L3) before they can sign in."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("single sign-on policy")
+        verbose_name_plural = _("single sign-on policies")
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.department}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from yiwang.identity.claims import SCOPES
+
+        unknown = sorted(set(self.allowed_scopes or []) - set(SCOPES))
+        if unknown:
+            raise ValidationError(
+                {"allowed_scopes": _("Unknown scopes: %(scopes)s") % {"scopes": ", ".join(unknown)}}
+            )
+
+    @property
+    def scopes(self) -> list[str]:
+        """The scopes the application may request, ``openid`` first."""
+        from yiwang.identity.claims import scopes_ordered
+
+        return scopes_ordered(["openid", *(self.allowed_scopes or [])])
+
+
+class ClientConsent(models.Model):
+    """A person's consent that an application receives the claims of some scopes.
+
+    While it is active (not revoked) and covers what the application asks for, signing
+    in again skips the consent screen. Revoking it also revokes the application's tokens.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="client_consents", verbose_name=_("person")
+    )
+    application = models.ForeignKey(
+        "oauth2_provider.Application",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("client application"),
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in consent")
+        verbose_name_plural = _("sign-in consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "application"],
+                condition=Q(revoked_at__isnull=True),
+                name="identity_clientconsent_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.application}"
+
+
+class ClientSubject(models.Model):
+    """The pairwise subject identifier (``sub``) one application knows a person by.
+
+    Random, so it reveals nothing (not the account id, not the phone), and different for
+    each application, so two applications cannot match their users by it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+    )
+    subject = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pairwise subject identifier")
+        verbose_name_plural = _("pairwise subject identifiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "application"], name="identity_clientsubject_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class AuthorizationCodeUse(models.Model):
+    """An authorisation code already exchanged for tokens (only its SHA-256 is kept).
+
+    A second exchange of the same code is refused, and the tokens of the first are
+    revoked (RFC 6749 section 4.1.2): someone else held the code.
+    """
+
+    code_digest = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+    )
+    token_family = models.UUIDField(null=True, blank=True)
+    access_token_checksum = models.CharField(max_length=64, blank=True)
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("used authorisation code")
+        verbose_name_plural = _("used authorisation codes")
+
+    def __str__(self) -> str:
+        return f"{self.code_digest[:12]}…"
+
+
+# ---------------------------------------------------------------------------------------
+# Account security: login history
+
+
+class LoginEvent(models.Model):
+    """One login, failed login, second-factor check, lockout or logout of an account.
+
+    Shown to the account's owner under 我的 → 账号安全. Holds the client address and a
+    short summary of the browser, never the submitted password or phone number.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login_succeeded", _("Logged in")
+        LOGIN_FAILED = "login_failed", _("Wrong password")
+        LOCKED_OUT = "locked_out", _("Refused: locked after too many failures")
+        MFA_SUCCEEDED = "mfa_succeeded", _("Authenticator code accepted")
+        MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", _("Recovery code used")
+        MFA_FAILED = "mfa_failed", _("Wrong authenticator or recovery code")
+        MFA_THROTTLED = "mfa_throttled", _("Refused: too many wrong codes, had to wait")
+        LOGOUT = "logout", _("Logged out")
+        SESSION_EXPIRED = "session_expired", _("Logged out at the session time limit")
+
+    FAILURES = (Kind.LOGIN_FAILED, Kind.LOCKED_OUT, Kind.MFA_FAILED, Kind.MFA_THROTTLED)
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="login_events", verbose_name=_("account")
+    )
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    client_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("login event")
+        verbose_name_plural = _("login history")
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind in self.FAILURES
+
+    @property
+    def masked_client_address(self) -> str:
+        return mask_ip_address(self.client_address)

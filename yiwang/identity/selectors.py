@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from oauth2_provider.models import AccessToken, Application
 
 from yiwang.identity.models import (
     ApiToken,
+    ClientConsent,
+    ClientPolicy,
     Department,
+    LoginEvent,
     Organisation,
     OrganisationAgent,
     StaffRole,
@@ -21,6 +29,16 @@ from yiwang.identity.models import (
 
 def user_for_api_token(secret: str) -> User | None:
     """The active user a bearer token belongs to, or None. Records the token's last use."""
+    token = api_token_for_secret(secret)
+    return token.user if token is not None else None
+
+
+def api_token_for_secret(secret: str) -> ApiToken | None:
+    """The valid token with this secret, or None. Records the token's last use.
+
+    Annotated with ``user_is_staff_member`` (the holder has a staff role), so the
+    second-factor rule for staff costs no extra query.
+    """
     from yiwang.identity.services import API_TOKEN_PREFIX, api_token_hash
 
     if not secret.startswith(API_TOKEN_PREFIX):
@@ -28,6 +46,7 @@ def user_for_api_token(secret: str) -> User | None:
     prefix = secret[len(API_TOKEN_PREFIX) :].split("_", 1)[0]
     token = (
         ApiToken.objects.select_related("user")
+        .annotate(user_is_staff_member=Exists(StaffRole.objects.filter(user=OuterRef("user"))))
         .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
@@ -39,7 +58,7 @@ def user_for_api_token(secret: str) -> User | None:
     # Recorded to the minute: a write per request would cost more than it tells.
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
@@ -111,3 +130,127 @@ def departments_list(
     if kind:
         departments = departments.filter(kind=kind)
     return departments.order_by("code")
+
+
+# ---------------------------------------------------------------------------------------
+# Single sign-on
+
+
+def client_application_get(client_id: str) -> Application | None:
+    return Application.objects.filter(client_id=client_id).first()
+
+
+def client_policy_for(application: Application) -> ClientPolicy | None:
+    return ClientPolicy.objects.select_related("department").filter(application=application).first()
+
+
+def client_scopes_allowed(application: Application) -> list[str]:
+    """The scopes the application may request: its policy's, or only openid without one."""
+    policy = client_policy_for(application)
+    return policy.scopes if policy is not None else ["openid"]
+
+
+def client_consent_covers(user: User, application: Application, scopes: Iterable[str]) -> bool:
+    """Whether the person's active consent to the application covers all of ``scopes``."""
+    consent = ClientConsent.objects.filter(
+        user=user, application=application, revoked_at__isnull=True
+    ).first()
+    return consent is not None and set(scopes) <= set(consent.scopes)
+
+
+def client_consents_for_user(user: User) -> QuerySet[ClientConsent]:
+    """The person's consents to applications, active ones first, newest first."""
+    return (
+        ClientConsent.objects.filter(user=user)
+        .select_related("application", "application__yiwang_policy__department")
+        .order_by(F("revoked_at").desc(nulls_first=True), "-granted_at")
+    )
+
+
+def access_token_by_value(token: str) -> AccessToken | None:
+    """The stored access token with this value (tokens are kept only as their SHA-256)."""
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    return (
+        AccessToken.objects.select_related("application", "user")
+        .filter(token_checksum=checksum)
+        .first()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Account security: the staff second factor and the login history
+
+
+def user_needs_mfa(user: User) -> bool:
+    """Staff (a staff role, or a platform administrator) log in with a second factor."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return StaffRole.objects.filter(user=user).exists()
+
+
+@dataclass(frozen=True)
+class MfaStatus:
+    enrolled: bool  # a confirmed authenticator
+    recovery_codes_left: int
+
+
+def mfa_status_for_user(user: User) -> MfaStatus:
+    return MfaStatus(
+        enrolled=TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        recovery_codes_left=StaticToken.objects.filter(
+            device__user=user, device__confirmed=True
+        ).count(),
+    )
+
+
+def login_events_for_user(user: User, *, limit: int = 50) -> QuerySet[LoginEvent]:
+    """The account's own login history, newest first."""
+    return LoginEvent.objects.filter(user=user).order_by("-created_at", "-pk")[:limit]
+
+
+def staff_member_get(user_id: int) -> User | None:
+    """The account with this id if it belongs to staff (a role, or a platform admin)."""
+    return (
+        User.objects.filter(pk=user_id)
+        .filter(Q(is_staff=True) | Q(is_superuser=True) | Q(staff_roles__isnull=False))
+        .distinct()
+        .first()
+    )
+
+
+def departments_administered_by(user: User) -> QuerySet[Department]:
+    return Department.objects.filter(
+        staff_roles__user=user, staff_roles__role=StaffRole.Role.DEPARTMENT_ADMIN
+    ).distinct()
+
+
+def staff_of_administered_departments(actor: User) -> QuerySet[User]:
+    """The staff of the departments the actor administers, with their second-factor state.
+
+    Each user carries ``mfa_enrolled`` and ``administered_roles`` (their roles in those
+    departments). Platform administrators, whom only another platform administrator may
+    reset, are left out, as is the actor.
+    """
+    departments = departments_administered_by(actor)
+    return (
+        User.objects.filter(
+            staff_roles__department__in=departments, is_staff=False, is_superuser=False
+        )
+        .exclude(pk=actor.pk)
+        .annotate(
+            mfa_enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
+        .prefetch_related(
+            Prefetch(
+                "staff_roles",
+                queryset=StaffRole.objects.filter(department__in=departments)
+                .select_related("department")
+                .order_by("department__code", "role"),
+                to_attr="administered_roles",
+            )
+        )
+        .distinct()
+        .order_by("name", "phone")
+    )

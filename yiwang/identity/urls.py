@@ -22,4 +22,8 @@ urlpatterns = [
     ),
     path("staff/", views.staff_console, name="staff_console"),
     path("staff/in-person/", views.staff_in_person_verify, name="staff_in_person_verify"),
+    path("staff/mfa/", views.staff_mfa, name="staff_mfa"),
+    path("staff/mfa/<int:user_id>/reset/", views.staff_mfa_reset, name="staff_mfa_reset"),
+    path("mfa/", views.mfa_verify, name="mfa_verify"),
+    path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
 ]

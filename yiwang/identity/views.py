@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from yiwang.core.errors import YiwangError
+from yiwang.core.clients import client_address, request_user_agent
+from yiwang.core.errors import PermissionDenied, YiwangError
 from yiwang.core.forms import form_add_service_error, form_submit
 from yiwang.identity import selectors, services
+from yiwang.identity.authenticator import authenticator_qr, authenticator_secret, authenticator_uri
 from yiwang.identity.decorators import staff_required
 from yiwang.identity.forms import (
     AgentGrantForm,
+    AuthenticatorConfirmForm,
     InPersonVerifyForm,
     LoginForm,
     OrganisationForm,
     RealNameForm,
     RegisterForm,
+    SecondFactorForm,
 )
+from yiwang.identity.middleware import second_factor_exempt, second_factor_passed
 from yiwang.identity.models import SmsCode, User
 
 
@@ -119,6 +131,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@second_factor_exempt
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
@@ -140,7 +153,8 @@ def verify_real_name(request: HttpRequest) -> HttpResponse:
         )
         if verified is not None:
             messages.success(request, _("Real-name verification succeeded (L2)."))
-            return redirect("portal:me")
+            # Back to where verification was asked for, such as an application's sign-in.
+            return redirect(_safe_next(request, "portal:me"))
     return render(request, "identity/verify.html", {"form": form}, status=status)
 
 
@@ -223,6 +237,7 @@ def staff_console(request: HttpRequest) -> HttpResponse:
         {
             "roles": selectors.staff_roles_for_user(user),
             "is_clerk": selectors.user_has_role(user, "clerk"),
+            "is_department_admin": selectors.user_has_role(user, "department_admin"),
             "form": InPersonVerifyForm(),
         },
     )
@@ -239,7 +254,10 @@ def staff_in_person_verify(request: HttpRequest) -> HttpResponse:
         verified, status = form_submit(
             form,
             lambda data: services.person_verify_in_person(
-                staff=user, id_number=data["id_number"], name=data["name"]
+                staff=user,
+                id_number=data["id_number"],
+                name=data["name"],
+                client_address=client_address(request),
             ),
         )
         if verified is not None:
@@ -250,3 +268,152 @@ def staff_in_person_verify(request: HttpRequest) -> HttpResponse:
         {"form": form, "verified": verified},
         status=status,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The staff second factor
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after the second factor: the safe ``next``, else the "Me" page."""
+    return resolve_url(_safe_next(request, settings.LOGIN_REDIRECT_URL))
+
+
+def _with_next(url_name: str, next_url: str) -> str:
+    return f"{reverse(url_name)}?{urlencode({'next': next_url}, safe='/')}"
+
+
+def _second_factor_login(request: HttpRequest, device: object) -> None:
+    otp_login(request, device)
+    # A new session key for the stronger login, as Django does for the password step.
+    request.session.cycle_key()
+
+
+@second_factor_exempt
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of a staff login: a code from the authenticator, or a recovery code."""
+    user: User = request.user  # type: ignore[assignment]
+    next_url = _next_url(request)
+    if second_factor_passed(user) or not selectors.user_needs_mfa(user):
+        return redirect(next_url)
+    if not selectors.mfa_status_for_user(user).enrolled:
+        return redirect(_with_next("identity:mfa_setup", next_url))
+    form = SecondFactorForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        device, status = form_submit(
+            form,
+            lambda data: services.mfa_verify(
+                user=user,
+                code=data["code"],
+                client_address=client_address(request),
+                user_agent=request_user_agent(request),
+            ),
+        )
+        if device is not None:
+            _second_factor_login(request, device)
+            if not isinstance(device, TOTPDevice):
+                left = selectors.mfa_status_for_user(user).recovery_codes_left
+                messages.warning(
+                    request,
+                    ngettext(
+                        "You used a recovery code; %(count)d is left. Make new ones under "
+                        "Me → Account security.",
+                        "You used a recovery code; %(count)d are left. Make new ones under "
+                        "Me → Account security.",
+                        left,
+                    )
+                    % {"count": left},
+                )
+            return redirect(next_url)
+    return render(
+        request, "identity/mfa_verify.html", {"form": form, "next": next_url}, status=status
+    )
+
+
+@second_factor_exempt
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator: scan its QR code, confirm with a code, get recovery codes."""
+    user: User = request.user  # type: ignore[assignment]
+    next_url = _next_url(request)
+    if not selectors.user_needs_mfa(user):
+        return redirect(next_url)
+    if selectors.mfa_status_for_user(user).enrolled:
+        return redirect(_with_next("identity:mfa_verify", next_url))
+    device = services.mfa_enrolment_start(user=user)
+    form = AuthenticatorConfirmForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        enrolled, status = form_submit(
+            form,
+            lambda data: services.mfa_enrolment_confirm(
+                user=user,
+                code=data["code"],
+                client_address=client_address(request),
+                user_agent=request_user_agent(request),
+            ),
+        )
+        if enrolled is not None:
+            confirmed, codes = enrolled
+            _second_factor_login(request, confirmed)
+            messages.success(request, _("Your authenticator is set up."))
+            return render(
+                request,
+                "identity/mfa_recovery_codes.html",
+                {"codes": codes, "next": next_url},
+            )
+    uri = authenticator_uri(device)
+    return render(
+        request,
+        "identity/mfa_setup.html",
+        {
+            "form": form,
+            "next": next_url,
+            "qr": authenticator_qr(uri),
+            "secret": authenticator_secret(device.key),
+        },
+        status=status,
+    )
+
+
+@staff_required
+@require_http_methods(["GET"])
+def staff_mfa(request: HttpRequest) -> HttpResponse:
+    """A department administrator's list of their staff and whether each has set up an
+    authenticator, with a reset for a lost phone."""
+    user: User = request.user  # type: ignore[assignment]
+    if not selectors.user_has_role(user, "department_admin"):
+        raise DjangoPermissionDenied
+    return render(
+        request,
+        "identity/staff_mfa.html",
+        {
+            "departments": selectors.departments_administered_by(user),
+            "staff": selectors.staff_of_administered_departments(user),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def staff_mfa_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    target = selectors.staff_member_get(user_id)
+    if target is None:
+        raise Http404
+    try:
+        services.mfa_reset(actor=actor, user=target, client_address=client_address(request))
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    messages.success(
+        request,
+        _("The authenticator of %(name)s is reset: they set up a new one at their next login.")
+        % {"name": target.display_name},
+    )
+    return redirect("identity:staff_mfa")

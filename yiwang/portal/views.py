@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from yiwang.core.clients import client_address
+from yiwang.core.errors import YiwangError
 from yiwang.core.selectors import sms_outbox_recent
 from yiwang.identity import selectors as identity_selectors
 from yiwang.identity import services as identity_services
+from yiwang.identity.middleware import duration_text, second_factor_exempt
 from yiwang.identity.models import User
 
 
@@ -34,6 +40,40 @@ def me(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def me_security(request: HttpRequest) -> HttpResponse:
+    """Account security under "Me": the login history, and staff's second factor."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST" and request.POST.get("action") == "recovery_codes":
+        try:
+            codes = identity_services.mfa_recovery_codes_regenerate(
+                user=user, client_address=client_address(request)
+            )
+        except YiwangError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            return render(
+                request,
+                "identity/mfa_recovery_codes.html",
+                {"codes": codes, "next": reverse("portal:me_security")},
+            )
+    needs_mfa = identity_selectors.user_needs_mfa(user)
+    return render(
+        request,
+        "portal/me_security.html",
+        {
+            "events": identity_selectors.login_events_for_user(user),
+            "needs_mfa": needs_mfa,
+            "mfa": identity_selectors.mfa_status_for_user(user) if needs_mfa else None,
+            "idle_limit": duration_text(settings.SESSION_COOKIE_AGE),
+            "absolute_limit": duration_text(settings.SESSION_ABSOLUTE_SECONDS),
+        },
+    )
+
+
+@second_factor_exempt
 @require_POST
 def language_switch(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; a logged-in user keeps the choice on every device."""
@@ -44,6 +84,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@second_factor_exempt
 def sms_outbox(request: HttpRequest) -> HttpResponse:
     """The local SMS backend's outbox, so the demo can be used without a phone."""
     if not settings.SMS_OUTBOX_VISIBLE:
@@ -51,6 +92,7 @@ def sms_outbox(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/sms_outbox.html", {"sms_messages": sms_outbox_recent()})
 
 
+@second_factor_exempt
 def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

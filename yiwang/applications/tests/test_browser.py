@@ -11,7 +11,9 @@ from playwright.sync_api import expect
 
 from yiwang.applications.models import Application, Status
 from yiwang.applications.tests.conftest import PDF
+from yiwang.identity.selectors import user_needs_mfa
 from yiwang.identity.tests.factories import PASSWORD
+from yiwang.identity.tests.mfa import authenticator_for, second_factor_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,10 +21,14 @@ SSCARD = "330106-RS-0001"
 
 
 def log_in(page, user) -> None:
+    # Staff have an authenticator and type its code after the password.
+    device = authenticator_for(user) if user_needs_mfa(user) else None
     page.goto("/accounts/login/")
     page.get_by_label("手机号").fill(user.phone)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    if device is not None:
+        second_factor_in_browser(page, device)
     expect(page.get_by_role("heading", name="我的", exact=True)).to_be_visible()
 
 

@@ -4,10 +4,12 @@ import datetime
 from collections import Counter
 
 import pytest
+from django.contrib.auth.hashers import check_password
 from django.utils import timezone
+from oauth2_provider.models import Application
 
 from yiwang.catalog.models import ServiceItem
-from yiwang.demo.loader import demo_load
+from yiwang.demo.loader import DEMO_SSO_CLIENT, demo_load
 from yiwang.demo.personas import (
     COMPANY,
     DECEASED_FATHER,
@@ -198,6 +200,25 @@ def test_demo_load_twice_changes_nothing(loaded):
     assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 203
     assert summary.data_grants.unchanged == summary.data_grants.total > 0
     assert summary.accounts.unchanged == 21
+    assert summary.sso_clients.unchanged == 1
+
+
+def test_the_demo_registers_the_social_security_system_for_single_sign_on(loaded):
+    application = Application.objects.get(client_id="demo-shebao")
+    policy = application.yiwang_policy
+
+    assert loaded.sso_clients.created == Application.objects.count() == 1
+    assert application.client_type == Application.CLIENT_CONFIDENTIAL
+    assert application.algorithm == Application.RS256_ALGORITHM
+    assert application.redirect_uris == "http://localhost:8765/callback"
+    assert application.client_secret != DEMO_SSO_CLIENT.secret  # stored hashed
+    assert check_password(DEMO_SSO_CLIENT.secret, application.client_secret)
+    assert (policy.department.code, policy.department.name) == (
+        "330106-RS",
+        "杭州市西湖区人力资源和社会保障局",
+    )
+    assert policy.scopes == ["openid", "profile", "phone", "identity"]
+    assert policy.min_assurance_level == AssuranceLevel.L2
 
 
 def test_demo_load_again_keeps_a_changed_password_and_restores_a_revoked_agent(loaded):

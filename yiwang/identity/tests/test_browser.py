@@ -72,13 +72,16 @@ def test_a_citizen_registers_and_verifies_her_real_name(page):
 def test_logging_in_as_staff_opens_the_console(page):
     from yiwang.identity.tests.factories import PASSWORD as STAFF_PASSWORD
     from yiwang.identity.tests.factories import StaffRoleFactory
+    from yiwang.identity.tests.mfa import authenticator_for, second_factor_in_browser
 
     role = StaffRoleFactory(role="reviewer")
+    device = authenticator_for(role.user)
 
     page.goto("/accounts/login/")
     page.get_by_label("手机号").fill(role.user.phone)
     page.get_by_label("密码").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_factor_in_browser(page, device)
     page.get_by_role("link", name="工作台", exact=True).click()
 
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()

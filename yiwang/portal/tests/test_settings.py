@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -36,10 +38,21 @@ PRODUCTION = {
 }
 
 
-def test_production_mode_passes_the_deployment_checks(tmp_path):
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path
+def rsa_key_file(path: Path) -> Path:
+    """An RSA private key in a PEM file, such as the OpenID Connect signing key."""
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
+    path.write_bytes(pem)
+    return path
+
+
+def test_production_mode_passes_the_deployment_checks(tmp_path):
+    env = {**PRODUCTION, "OIDC_RSA_PRIVATE_KEY_FILE": str(rsa_key_file(tmp_path / "oidc.pem"))}
+
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
