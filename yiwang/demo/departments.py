@@ -88,4 +88,5 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = tuple(
 XIHU_PUBLIC_SECURITY = department_code(DISTRICT_CODE, Department.Kind.PUBLIC_SECURITY)
 XIHU_HEALTH = department_code(DISTRICT_CODE, Department.Kind.HEALTH)
 XIHU_HUMAN_RESOURCES = department_code(DISTRICT_CODE, Department.Kind.HUMAN_RESOURCES)
+XIHU_MEDICAL_SECURITY = department_code(DISTRICT_CODE, Department.Kind.MEDICAL_SECURITY)
 CITY_PUBLIC_SECURITY = department_code(CITY_CODE, Department.Kind.PUBLIC_SECURITY)

@@ -20,6 +20,7 @@ from yiwang.demo.departments import (
     CITY_PUBLIC_SECURITY,
     XIHU_HEALTH,
     XIHU_HUMAN_RESOURCES,
+    XIHU_MEDICAL_SECURITY,
     XIHU_PUBLIC_SECURITY,
 )
 from yiwang.demo.synthetic import LLC, SCOPE_CLOSING, uscc_build
@@ -556,6 +557,30 @@ PERSONAS: tuple[Persona, ...] = (
         XIHU_HUMAN_RESOURCES,
         _APPROVER,
         *_APPROVER_TRY,
+    ),
+    Persona(
+        key="yb_officer",
+        role_zh="医保经办 · 西湖医保（受理、审查、决定）",
+        role_en="Medical insurance officer, Xihu medical security (accept, review, decide)",
+        phone="13800000084",
+        resident=Resident(
+            name="陶雨欣",
+            gender="F",
+            birth_date=_D(1988, 3, 21),
+            id_county_code="330106",
+            sequence=134,
+            household_region_code="330106003",
+            household_address=f"{_XIHU}古荡街道嘉绿苑北区7幢2单元402室",
+        ),
+        level=AssuranceLevel.L2,
+        try_zh="办理新生儿参保登记、退休人员医保待遇等医保办件（一人负责受理至决定）",
+        try_en="Handle medical insurance applications such as newborn enrolment, "
+        "from acceptance to decision",
+        staff_roles=(
+            (XIHU_MEDICAL_SECURITY, _CLERK),
+            (XIHU_MEDICAL_SECURITY, _REVIEWER),
+            (XIHU_MEDICAL_SECURITY, _APPROVER),
+        ),
     ),
     _staff(
         "rs_admin",

@@ -28,6 +28,7 @@ from yiwang.demo.departments import (
     DISTRICT_CODE,
     XIHU_HEALTH,
     XIHU_HUMAN_RESOURCES,
+    XIHU_MEDICAL_SECURITY,
     XIHU_PUBLIC_SECURITY,
     department_code,
 )
@@ -384,6 +385,9 @@ def persona_work() -> dict[str, Work | None]:
         ),
         id_of("rs_approver"): _public_servant(
             XIHU_HUMAN_RESOURCES, _D(1991, 8, 1), "18600", "189204.75", "9980.35"
+        ),
+        id_of("yb_officer"): _public_servant(
+            XIHU_MEDICAL_SECURITY, _D(2012, 8, 1), "13600", "86412.35", "3875.60"
         ),
         id_of("rs_admin"): _public_servant(
             XIHU_HUMAN_RESOURCES, _D(2003, 7, 1), "17500", "158327.40", "7650.25"

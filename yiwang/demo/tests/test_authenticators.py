@@ -32,8 +32,8 @@ def _run(*args: str) -> str:
 
 
 def test_each_staff_persona_has_a_confirmed_authenticator_with_the_published_secret(loaded):
-    assert len(STAFF) == 13
-    assert loaded.authenticators.created == 13
+    assert len(STAFF) == 14
+    assert loaded.authenticators.created == 14
     for persona in PERSONAS:
         devices = TOTPDevice.objects.filter(user__phone=persona.phone)
         if persona.is_staff:
@@ -43,7 +43,7 @@ def test_each_staff_persona_has_a_confirmed_authenticator_with_the_published_sec
         else:
             assert not devices.exists(), persona.key
     # Each persona's secret is its own.
-    assert len({demo_authenticator_key(p.phone) for p in STAFF}) == 13
+    assert len({demo_authenticator_key(p.phone) for p in STAFF}) == 14
 
 
 def test_loading_again_keeps_the_authenticators_and_one_a_persona_set_up_themselves(loaded):
@@ -52,7 +52,7 @@ def test_loading_again_keeps_the_authenticators_and_one_a_persona_set_up_themsel
 
     summary = demo_load()
 
-    assert (summary.authenticators.created, summary.authenticators.unchanged) == (0, 13)
+    assert (summary.authenticators.created, summary.authenticators.unchanged) == (0, 14)
     assert not summary.changed
     assert TOTPDevice.objects.get(user=clerk).key == "ab" * 20
 

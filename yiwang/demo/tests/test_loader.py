@@ -60,7 +60,7 @@ def _snapshot() -> dict[str, object]:
 
 
 def test_demo_load_creates_each_persona_at_its_level_with_the_registry_name_and_id(loaded):
-    assert User.objects.count() == len(PERSONAS) == 21
+    assert User.objects.count() == len(PERSONAS) == 22
     for persona in PERSONAS:
         user = _user(persona.key)
         assert user.assurance_level == persona.level, persona.key
@@ -91,17 +91,21 @@ def test_only_the_platform_administrator_is_staff_and_superuser(loaded):
     assert not User.objects.filter(is_staff=True).exclude(pk=_user("admin").pk).exists()
 
 
-def test_nine_staff_roles_in_three_departments_one_department_admin_two_data_officers(loaded):
+def test_working_roles_in_four_departments_one_department_admin_two_data_officers(loaded):
     working = StaffRole.objects.exclude(
         role__in=[StaffRole.Role.DEPARTMENT_ADMIN, StaffRole.Role.DATA_OFFICER]
     )
     by_department = {
         code: Counter(working.filter(department__code=code).values_list("role", flat=True))
-        for code in ("330106-GA", "330106-WJ", "330106-RS")
+        for code in ("330106-GA", "330106-WJ", "330106-RS", "330106-YB")
     }
 
-    assert working.count() == 9
-    assert working.values("user").distinct().count() == 9
+    assert working.count() == 12
+    # One person per role, except the medical insurance officer, who holds all three.
+    assert working.values("user").distinct().count() == 10
+    assert set(working.filter(department__code="330106-YB").values_list("user", flat=True)) == {
+        _user("yb_officer").pk
+    }
     assert by_department == {
         code: {"clerk": 1, "reviewer": 1, "approver": 1} for code in by_department
     }
@@ -167,8 +171,8 @@ def test_the_registries_hold_the_extra_records(loaded):
     statuses = Counter(PopulationRecord.objects.values_list("status", flat=True))
     legal = Counter(LegalPersonRecord.objects.values_list("status", flat=True))
 
-    # 21 personas, the deceased father, 3 unclaimed residents and 200 more.
-    assert PopulationRecord.objects.count() == 225
+    # 22 personas, the deceased father, 3 unclaimed residents and 200 more.
+    assert PopulationRecord.objects.count() == 226
     assert statuses["deceased"] >= 2
     assert LegalPersonRecord.objects.count() == 21
     assert legal == {"active": 19, "revoked": 1, "deregistered": 1}
@@ -199,7 +203,7 @@ def test_demo_load_twice_changes_nothing(loaded):
     assert summary.population.unchanged == 225
     assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 203
     assert summary.data_grants.unchanged == summary.data_grants.total > 0
-    assert summary.accounts.unchanged == 21
+    assert summary.accounts.unchanged == 22
     assert summary.sso_clients.unchanged == 1
 
 

@@ -29,7 +29,7 @@ def test_the_demo_password_passes_the_password_validators():
 def test_persona_phones_are_distinct_and_in_the_138_0000_00xx_range():
     phones = [p.phone for p in PERSONAS]
 
-    assert len(set(phones)) == len(phones) == 21
+    assert len(set(phones)) == len(phones) == 22
     for phone in phones:
         assert mobile_parse(phone) == phone
         assert re.fullmatch(r"1380000\d{4}", phone)
@@ -39,7 +39,7 @@ def test_persona_phones_are_distinct_and_in_the_138_0000_00xx_range():
 def test_every_registry_resident_has_a_valid_id_matching_gender_and_birth_date():
     residents = registry_residents()
 
-    assert len({r.id_number for r in residents}) == len(residents) == 25
+    assert len({r.id_number for r in residents}) == len(residents) == 26
     for resident in residents:
         assert ric.is_valid(resident.id_number)
         assert ric.get_birth_date(resident.id_number) == resident.birth_date
@@ -54,15 +54,21 @@ def test_the_personas_cover_the_required_roles():
     roles = Counter(role for p in PERSONAS for _code, role in p.staff_roles)
     staff_departments = {code for p in PERSONAS for code, _role in p.staff_roles}
 
-    assert levels == {AssuranceLevel.L1: 1, AssuranceLevel.L2: 19, AssuranceLevel.L3: 1}
+    assert levels == {AssuranceLevel.L1: 1, AssuranceLevel.L2: 20, AssuranceLevel.L3: 1}
     assert roles == {
-        StaffRole.Role.CLERK: 3,
-        StaffRole.Role.REVIEWER: 3,
-        StaffRole.Role.APPROVER: 3,
+        StaffRole.Role.CLERK: 4,
+        StaffRole.Role.REVIEWER: 4,
+        StaffRole.Role.APPROVER: 4,
         StaffRole.Role.DEPARTMENT_ADMIN: 1,
         StaffRole.Role.DATA_OFFICER: 2,
     }
-    assert staff_departments == {"330106-GA", "330106-WJ", "330106-RS", "330100-GA"}
+    assert staff_departments == {
+        "330106-GA",
+        "330106-WJ",
+        "330106-RS",
+        "330106-YB",
+        "330100-GA",
+    }
     assert [p.key for p in PERSONAS if p.platform_admin] == ["admin"]
     worker = next(p for p in PERSONAS if p.key == "retiring_worker")
     assert worker.resident.birth_date.year == 1966

@@ -430,16 +430,16 @@ def test_department_records_belong_to_living_registered_residents_at_their_addre
 @pytest.mark.django_db
 def test_the_registries_hold_the_department_records(loaded):
     assert [getattr(loaded, name).created for name in DEPARTMENT_RECORDS] == [
-        203,  # 25 hand-written residents and the 178 extra ones alive and registered here
+        204,  # 26 hand-written residents and the 178 extra ones alive and registered here
         16,
         1,
-        149,
-        203,
-        70,
+        150,
+        204,
+        71,
     ]
-    assert HouseholdMember.objects.values("household_number").distinct().count() == 201
+    assert HouseholdMember.objects.values("household_number").distinct().count() == 202
     assert MarriageRecord.objects.filter(status=MarriageRecord.Status.DIVORCED).count() == 1
-    assert ("户籍 Household register", "203", "203", "0") in loaded.rows()
+    assert ("户籍 Household register", "204", "204", "0") in loaded.rows()
     assert ("出生医学证明 Birth medical records", "1", "1", "0") in loaded.rows()
 
 
@@ -451,12 +451,12 @@ def test_loading_twice_changes_no_department_record(loaded):
 
     assert not summary.changed
     assert [getattr(summary, name).unchanged for name in DEPARTMENT_RECORDS] == [
-        203,
+        204,
         16,
         1,
-        149,
-        203,
-        70,
+        150,
+        204,
+        71,
     ]
     assert _snapshot() == before
 
@@ -468,5 +468,5 @@ def test_loading_again_restores_an_edited_department_record(loaded):
 
     summary = demo_load()
 
-    assert (summary.household_register.updated, summary.household_register.unchanged) == (1, 202)
+    assert (summary.household_register.updated, summary.household_register.unchanged) == (1, 203)
     assert HouseholdMember.objects.get(id_number=persona.id_number).relationship_to_head == "配偶"
