@@ -141,6 +141,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "yiwang.portal.context_processors.platform",
                 "yiwang.applications.context_processors.inbox",
+                "yiwang.identity.context_processors.acting",
             ],
         },
     },

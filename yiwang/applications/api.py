@@ -55,10 +55,12 @@ from yiwang.applications.schemas import (
     TaskOut,
     WithdrawIn,
 )
+from yiwang.applications.selectors import ApplicationAccess
 from yiwang.catalog.models import ServiceItemVersion
 from yiwang.core.api import ErrorOut
-from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name
+from yiwang.identity import selectors as identity_selectors
 from yiwang.identity.models import User
 
 router = Router()
@@ -130,9 +132,15 @@ def _detail_out(application: Application, *, for_staff: bool) -> ApplicationDeta
             action=event.action,
             from_status=event.from_status,
             to_status=event.to_status,
-            # Applicants see the acting role, not the staff member's name.
-            actor=(event.actor.display_name if event.actor and for_staff else ""),
+            # Applicants see the acting role, not the staff member's name; whoever acted
+            # for the organisation is named to everyone who may see its application.
+            actor=(
+                event.actor.display_name if event.actor and (for_staff or event.acting_as) else ""
+            ),
             actor_role=event.actor_role,
+            acting_as=event.acting_as,
+            acting_for_uscc=event.acting_for_uscc,
+            acting_for_name=event.acting_for_name,
             comment=event.comment,
             data=event.data,
             created_at=event.created_at,
@@ -159,10 +167,15 @@ def _detail_out(application: Application, *, for_staff: bool) -> ApplicationDeta
     )
 
 
-def _mine(request: HttpRequest, application_id: int) -> Application:
-    application = selectors.application_for_applicant(_me(request), application_id)
-    if application is None:
+def _visible(request: HttpRequest, application_id: int) -> Application:
+    """One of my applications, or (read only) one of my organisations' that I may see; an
+    organisation's I filed but no longer act for is refused (403), saying why."""
+    found = selectors.application_for_viewer(_me(request), application_id)
+    if found is None:
         raise NotFound()
+    application, access = found
+    if access == ApplicationAccess.ENDED:
+        services.applicant_may_act(application, _me(request))
     return application
 
 
@@ -205,21 +218,33 @@ def application_draft_create(
     tags=["applications"],
     summary="My applications (我的办件)",
 )
-def applications_list(request: HttpRequest, status: str | None = None) -> list[ApplicationOut]:
-    return [
-        _application_out(a)
-        for a in selectors.applications_for_applicant(_me(request), status=status)
-    ]
+def applications_list(
+    request: HttpRequest, status: str | None = None, organisation_id: int | None = None
+) -> list[ApplicationOut]:
+    """Without ``organisation_id``: the applications I filed and may still act on. With it:
+    that organisation's applications I may see as its legal representative (all) or agent
+    (the services my authorisation covers); 403 if I do not act for it now."""
+    me = _me(request)
+    if organisation_id is None:
+        applications = selectors.applications_for_applicant(me, status=status)
+    else:
+        choice = identity_selectors.acting_choice_for(me, organisation_id)
+        if choice is None:
+            raise PermissionDenied(
+                _("You may not act for this organisation."), code="not_acting_for_organisation"
+            )
+        applications = selectors.applications_of_organisation(me, choice, status=status)
+    return [_application_out(a) for a in applications]
 
 
 @router.get(
     "/applications/{application_id}",
     response={200: ApplicationDetailOut, **ERRORS},
     tags=["applications"],
-    summary="One of my applications with its timeline",
+    summary="One of my applications, or (read only) one of my organisations', with its timeline",
 )
 def application_get(request: HttpRequest, application_id: int) -> ApplicationDetailOut:
-    return _detail_out(_mine(request, application_id), for_staff=False)
+    return _detail_out(_visible(request, application_id), for_staff=False)
 
 
 @router.put(

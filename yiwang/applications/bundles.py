@@ -507,8 +507,11 @@ def _part_submit(bundle_application: BundleApplication, application: Application
             services.application_submit(
                 applicant=bundle_application.applicant, application_id=application.pk
             )
-    except ValidationFailed as exc:
-        messages = [str(m) for field_messages in exc.fields.values() for m in field_messages]
+    except (ValidationFailed, PermissionDenied) as exc:
+        # A refusal (she no longer acts for the part's organisation) has no field messages.
+        messages = [str(m) for field_messages in exc.fields.values() for m in field_messages] or [
+            str(exc.message)
+        ]
         _event(
             bundle_application,
             "part_needs_action",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.catalog.models import ServiceItemVersion
+from yiwang.identity.models import ActingRole
 
 
 class Status(models.TextChoices):
@@ -185,6 +186,11 @@ class ApplicationEvent(models.Model):
         "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     actor_role = models.CharField(max_length=32, blank=True)
+    # When the actor acted for the application's organisation: as its legal representative
+    # or as an agent, and the organisation as it was then (both identities, 委托授权).
+    acting_as = models.CharField(max_length=32, choices=ActingRole.choices, blank=True)
+    acting_for_uscc = models.CharField(max_length=18, blank=True)
+    acting_for_name = models.CharField(max_length=200, blank=True)
     comment = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

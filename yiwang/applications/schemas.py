@@ -84,6 +84,11 @@ class EventOut(Schema):
     to_status: str
     actor: str
     actor_role: str
+    # When the actor acted for the application's organisation: "legal_representative" or
+    # "agent", and the organisation's credit code and name at the time ("" otherwise).
+    acting_as: str
+    acting_for_uscc: str
+    acting_for_name: str
     comment: str
     data: dict[str, Any]
     created_at: datetime.datetime

@@ -7,7 +7,10 @@ which each process reads once.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import enum
+from collections.abc import Sequence
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from yiwang.applications.models import (
     Application,
@@ -21,7 +24,9 @@ from yiwang.applications.models import (
     Status,
     WorkTask,
 )
+from yiwang.catalog.models import ServiceItem
 from yiwang.identity.models import StaffRole, User
+from yiwang.identity.selectors import ActingChoice, acting_choices_for
 
 RUNNING = [
     Status.SUBMITTED,
@@ -31,9 +36,52 @@ RUNNING = [
 ]
 
 
+class ApplicationAccess(enum.StrEnum):
+    """What a person may do with an application on the applicant's side."""
+
+    ACT = "act"  # she applied, and still acts for its organisation (if any)
+    VIEW = "view"  # her organisation's, filed by someone else: she may read it
+    ENDED = "ended"  # she applied for an organisation she no longer acts for
+    NONE = ""  # not hers to see
+
+
+def _covered(choice: ActingChoice) -> Q:
+    """The applications of the choice's organisation she may see in that role: all for its
+    legal representative, those of the services her grant covers for an agent."""
+    scope = Q(organisation_id=choice.organisation.pk)
+    if not choice.is_legal_representative and choice.services:
+        scope &= Q(item__in=ServiceItem.objects.filter(code__in=choice.services).values("pk"))
+    return scope
+
+
+def application_access(
+    user: User, application: Application, choices: Sequence[ActingChoice] | None = None
+) -> ApplicationAccess:
+    """Her own applications she may act on (an organisation's only while she still acts for
+    it in that service); the non-draft applications of her organisations she may read."""
+    if application.organisation_id is None:
+        return (
+            ApplicationAccess.ACT if application.applicant_id == user.pk else ApplicationAccess.NONE
+        )
+    if choices is None:
+        choices = acting_choices_for(user)
+    choice = next((c for c in choices if c.organisation.pk == application.organisation_id), None)
+    covered = choice is not None and choice.covers(application.snapshot["code"])
+    if application.applicant_id == user.pk:
+        return ApplicationAccess.ACT if covered else ApplicationAccess.ENDED
+    if covered and application.status != Status.DRAFT:
+        return ApplicationAccess.VIEW
+    return ApplicationAccess.NONE
+
+
 def applications_for_applicant(user: User, *, status: str | None = None) -> QuerySet[Application]:
+    """The applications she filed, for herself or for an organisation she still acts for
+    in that service (what she may act on: the API's list)."""
+    scope = Q(organisation__isnull=True)
+    for choice in acting_choices_for(user):
+        scope |= _covered(choice)
     applications = (
-        Application.objects.filter(applicant=user)
+        Application.objects.filter(scope, applicant=user)
         .select_related("organisation")
         .order_by("-created_at", "-id")
     )
@@ -42,20 +90,66 @@ def applications_for_applicant(user: User, *, status: str | None = None) -> Quer
     return applications
 
 
-def application_for_applicant(user: User, application_id: int) -> Application | None:
-    return (
-        Application.objects.filter(pk=application_id, applicant=user)
-        .select_related("organisation", "bundle__bundle")
-        .prefetch_related(
-            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
-            Prefetch(
-                "materials",
-                queryset=ApplicationMaterial.objects.filter(superseded_at__isnull=True),
-            ),
-            "supplement_requests",
-        )
-        .first()
+def applications_personal(user: User, *, status: str | None = None) -> QuerySet[Application]:
+    """我的办件 when she acts for herself: what she applied for in her own name."""
+    applications = Application.objects.filter(applicant=user, organisation__isnull=True).order_by(
+        "-created_at", "-id"
     )
+    if status:
+        applications = applications.filter(status=status)
+    return applications
+
+
+def applications_of_organisation(
+    user: User, choice: ActingChoice, *, status: str | None = None
+) -> QuerySet[Application]:
+    """我的办件 when she acts for an organisation: its applications she may see in her role
+    (every one for the legal representative, those of the services her grant covers for an
+    agent), other people's drafts left out."""
+    applications = (
+        Application.objects.filter(_covered(choice))
+        .filter(Q(applicant=user) | ~Q(status=Status.DRAFT))
+        .select_related("organisation", "applicant")
+        .order_by("-created_at", "-id")
+    )
+    if status:
+        applications = applications.filter(status=status)
+    return applications
+
+
+def _with_timeline(applications: QuerySet[Application]) -> QuerySet[Application]:
+    return applications.select_related("organisation", "bundle__bundle").prefetch_related(
+        Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
+        Prefetch(
+            "materials",
+            queryset=ApplicationMaterial.objects.filter(superseded_at__isnull=True),
+        ),
+        "supplement_requests",
+    )
+
+
+def application_for_applicant(user: User, application_id: int) -> Application | None:
+    """One of the applications she filed, with its timeline (whether she may still act on
+    it is ``application_access``'s answer)."""
+    return _with_timeline(Application.objects.filter(pk=application_id, applicant=user)).first()
+
+
+def application_for_viewer(
+    user: User, application_id: int
+) -> tuple[Application, ApplicationAccess] | None:
+    """An application she filed, or one of an organisation she acts for that she may read
+    (see ``application_access``), with its timeline and what she may do with it."""
+    choices = acting_choices_for(user)
+    scope = Q(applicant=user) | (
+        Q(organisation_id__in=[c.organisation.pk for c in choices]) & ~Q(status=Status.DRAFT)
+    )
+    application = _with_timeline(
+        Application.objects.filter(scope, pk=application_id).select_related("applicant")
+    ).first()
+    if application is None:
+        return None
+    access = application_access(user, application, choices)
+    return None if access == ApplicationAccess.NONE else (application, access)
 
 
 def application_for_applicant_update(user: User, application_id: int) -> Application | None:

@@ -51,7 +51,7 @@ from yiwang.core.workflow import STEP_OUTCOMES
 from yiwang.exchange import selectors as exchange_selectors
 from yiwang.exchange import services as exchange_services
 from yiwang.identity.models import Organisation, StaffRole, User
-from yiwang.identity.selectors import agencies_for_user
+from yiwang.identity.selectors import organisation_role
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,23 @@ def _event(
     role: str = "",
     comment: str = "",
     data: Mapping[str, Any] | None = None,
+    acting_as: str = "",
 ) -> ApplicationEvent:
+    """One timeline entry. When the applicant acts on an organisation's application, the
+    entry names the organisation too, and whether she acted as its legal representative
+    or as an agent (``acting_as``: worked out here when the caller does not know it)."""
+    organisation = None
+    if (
+        application.organisation_id is not None
+        and actor is not None
+        and actor.pk == application.applicant_id
+        and role in ("", "applicant")
+    ):
+        organisation = application.organisation
+        if organisation is not None and not acting_as:
+            acting_as = organisation_role(
+                actor, organisation, item_code=application.snapshot["code"]
+            )
     return ApplicationEvent.objects.create(
         application=application,
         action=action,
@@ -96,6 +112,9 @@ def _event(
         to_status=to_status,
         actor=actor,
         actor_role=role,
+        acting_as=acting_as if organisation is not None else "",
+        acting_for_uscc=organisation.uscc if organisation is not None else "",
+        acting_for_name=organisation.name if organisation is not None else "",
         comment=comment,
         data=dict(data or {}),
     )
@@ -153,12 +172,18 @@ def _lock(application: Application) -> Application:
         locked.item = application.item
     if Application.department.is_cached(application):
         locked.department = application.department
+    if (
+        Application.organisation.is_cached(application)
+        and locked.organisation_id == application.organisation_id
+    ):
+        locked.organisation = application.organisation
     return locked
 
 
 def _acting_organisation(
     applicant: User, organisation_id: int | None, item: ServiceItem
-) -> Organisation | None:
+) -> tuple[Organisation | None, str]:
+    """The organisation she applies for (None: for herself) and how she acts for it."""
     if item.target == "person" and organisation_id is not None:
         raise ValidationFailed.for_field(
             "organisation", _("This service is for natural persons only.")
@@ -168,16 +193,38 @@ def _acting_organisation(
             raise ValidationFailed.for_field(
                 "organisation", _("Choose the organisation you apply for.")
             )
-        return None
+        return None, ""
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is None:
         raise ValidationFailed.for_field("organisation", _("Unknown organisation."))
-    if organisation.legal_representative_id == applicant.pk:
-        return organisation
-    for grant in agencies_for_user(applicant).filter(organisation=organisation):
-        if not grant.services or item.code in grant.services:
-            return organisation
-    raise PermissionDenied(_("You are not authorised to apply for this organisation."))
+    role = organisation_role(applicant, organisation, item_code=item.code)
+    if not role:
+        raise PermissionDenied(_("You are not authorised to apply for this organisation."))
+    return organisation, role
+
+
+def applicant_may_act(application: Application, user: User) -> str:
+    """The check every applicant-side use case makes first: she is the applicant and, for
+    an organisation's application, still acts for it (its legal representative, or an
+    agent whose current authorisation covers the service). Returns how she acts for it
+    ("" for her own application); a revoked or expired agency is refused at once."""
+    if application.applicant_id != user.pk:
+        raise NotFound()
+    if application.organisation_id is None:
+        return ""
+    organisation = application.organisation
+    assert organisation is not None  # noqa: S101 - narrows the type
+    role = organisation_role(user, organisation, item_code=application.snapshot["code"])
+    if not role:
+        raise PermissionDenied(
+            _(
+                "You can no longer act for %(organisation)s on this application: your "
+                "authorisation has ended or does not cover this service."
+            )
+            % {"organisation": organisation.name},
+            code="not_acting_for_organisation",
+        )
+    return role
 
 
 def _next_number(application: Application, today: datetime.date) -> str:
@@ -296,7 +343,7 @@ def application_draft_create(
         raise PermissionDenied(
             _("This service can only be applied for in its own region."), code="not_cross_region"
         )
-    organisation = _acting_organisation(applicant, organisation_id, item)
+    organisation, acting_as = _acting_organisation(applicant, organisation_id, item)
     if prefilled is None:
         prefilled = form_prefill(
             applicant=applicant, organisation=organisation, snapshot=item.current_version.snapshot
@@ -320,7 +367,13 @@ def application_draft_create(
                 prefilled={name: filled.as_json() for name, filled in prefilled.items()},
                 idempotency_key=idempotency_key,
             )
-            _event(application, action="draft", actor=applicant, to_status=Status.DRAFT)
+            _event(
+                application,
+                action="draft",
+                actor=applicant,
+                to_status=Status.DRAFT,
+                acting_as=acting_as,
+            )
             _certificates_attach(application)
     except IntegrityError:
         # A concurrent request with the same key won the race: return its draft.
@@ -339,8 +392,7 @@ def application_draft_update(
     *, applicant: User, application: Application, form_data: Mapping[str, Any]
 ) -> Application:
     """Save the form of a draft (or of an application awaiting supplement) as it stands."""
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    applicant_may_act(application, applicant)
     data = dict(form_data)
     _form_size_check(data)
     with transaction.atomic():
@@ -367,8 +419,7 @@ def application_material_upload(
     upload: UploadedFile,
 ) -> ApplicationMaterial:
     """Attach a file for one of the item's materials (PDF, JPEG or PNG, at most 10 MB)."""
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    applicant_may_act(application, applicant)
     materials = _material_codes(application.version)
     if material_code not in materials:
         raise ValidationFailed.for_field("material_code", _("This service has no such material."))
@@ -427,8 +478,7 @@ def _extension(content_type: str) -> str:
 def application_material_remove(
     *, applicant: User, application: Application, material_id: int
 ) -> None:
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
         material = application.materials.filter(pk=material_id, superseded_at__isnull=True).first()
@@ -488,8 +538,7 @@ def _certificates_attach(application: Application) -> None:
 def application_certificates_refresh(*, applicant: User, application: Application) -> None:
     """Attach what her certificates now prove to a draft (and take off what they no longer
     do), so the page she sees is the submission she would make."""
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
         if application.status in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
@@ -532,6 +581,7 @@ def application_submit(
         if not found:
             raise NotFound()
         application = found[0]
+        acting_as = applicant_may_act(application, applicant)
         if application.status != Status.DRAFT:
             if application.submitted_at is not None:
                 return application
@@ -585,6 +635,7 @@ def application_submit(
             from_status=Status.DRAFT,
             to_status=Status.SUBMITTED,
             role="applicant",
+            acting_as=acting_as,
         )
         if consent_data_reads:
             _data_reads_consent(application)
@@ -1196,8 +1247,7 @@ def application_resubmit(
     *, applicant: User, application: Application, form_data: Mapping[str, Any] | None = None
 ) -> Application:
     """Answer a supplement request: the clock resumes and the clerk looks again."""
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    acting_as = applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
         if application.status != Status.SUPPLEMENT_REQUESTED:
@@ -1268,6 +1318,7 @@ def application_resubmit(
             action="resubmit",
             actor=applicant,
             role="applicant",
+            acting_as=acting_as,
             from_status=Status.SUPPLEMENT_REQUESTED,
             to_status=Status.SUBMITTED,
         )
@@ -1278,8 +1329,7 @@ def application_withdraw(
     *, applicant: User, application: Application, reason: str = ""
 ) -> Application:
     """The applicant withdraws before a decision; open staff tasks are cancelled."""
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    acting_as = applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
         if application.status == Status.WITHDRAWN:
@@ -1305,6 +1355,7 @@ def application_withdraw(
             action="withdraw",
             actor=applicant,
             role="applicant",
+            acting_as=acting_as,
             from_status=from_status,
             to_status=Status.WITHDRAWN,
             comment=reason.strip(),
@@ -1314,8 +1365,7 @@ def application_withdraw(
 
 
 def application_draft_delete(*, applicant: User, application: Application) -> None:
-    if application.applicant_id != applicant.pk:
-        raise NotFound()
+    applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
         if application.status != Status.DRAFT:

@@ -12,11 +12,12 @@ import datetime
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -57,12 +58,14 @@ from yiwang.applications.models import (
     SupplementRequest,
     WorkTask,
 )
+from yiwang.applications.selectors import ApplicationAccess
 from yiwang.catalog import bundles as bundle_rules
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.models import ServiceItem, ServiceItemVersion, Target
 from yiwang.certificates import selectors as certificate_selectors
-from yiwang.core.errors import NotFound, YiwangError
+from yiwang.core.errors import NotFound, PermissionDenied, YiwangError
 from yiwang.identity import selectors as identity_selectors
+from yiwang.identity.acting import ActingIdentity, acting_identity
 from yiwang.identity.decorators import staff_required
 from yiwang.identity.models import Organisation, StaffRole, User
 
@@ -100,28 +103,55 @@ def _errors_place(exc: YiwangError, *forms_: forms.Form) -> list[str]:
 # Applying
 
 
-def _organisation_choices(user: User, item: ServiceItem) -> list[tuple[int, str]]:
+def _organisation_choices(acting: ActingIdentity, item: ServiceItem) -> list[tuple[int, str]]:
     """Organisations the user may apply for with this item, as select choices."""
     if item.target == Target.PERSON or item.founding:
         # A founding item creates its organisation: there is none to choose yet.
         return []
-    choices = {o.pk: o.name for o in identity_selectors.organisations_represented_by(user)}
-    for grant in identity_selectors.agencies_for_user(user):
-        if not grant.services or item.code in grant.services:
-            choices.setdefault(grant.organisation_id, grant.organisation.name)
-    return sorted(choices.items(), key=lambda choice: choice[1])
+    return [
+        (choice.organisation.pk, choice.organisation.name)
+        for choice in acting.choices
+        if choice.covers(item.code)
+    ]
+
+
+def _acting_note(
+    acting: ActingIdentity, item: ServiceItem, organisations: Sequence[tuple[int, str]]
+) -> str:
+    """What the apply page says when she acts for an organisation it is not applied for."""
+    if acting.organisation is None or acting.organisation.pk in dict(organisations):
+        return ""
+    name = acting.organisation.name
+    if item.target == Target.PERSON:
+        return _(
+            "You are acting for %(organisation)s, but this service is for natural persons "
+            "only: you apply in your own name."
+        ) % {"organisation": name}
+    if item.founding:
+        return _(
+            "You are acting for %(organisation)s, but this service founds a new "
+            "organisation: you apply in your own name."
+        ) % {"organisation": name}
+    return _(
+        "You are acting for %(organisation)s, but your authorisation does not cover this "
+        "service: you cannot apply for it in the organisation's name."
+    ) % {"organisation": name}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
-    """The item's form; saving it creates the draft (once per form shown) and opens it."""
+    """The item's form; saving it creates the draft (once per form shown) and opens it.
+
+    Acting for an organisation (办事身份), the form is for it when the item allows.
+    """
     user = _user(request)
     item = catalog_selectors.service_item_get(item_code)
     if item is None or item.current_version is None:
         raise Http404
     schema, ui = version_form(item.current_version.snapshot)
-    organisations = _organisation_choices(user, item)
+    acting = acting_identity(request)
+    organisations = _organisation_choices(acting, item)
     organisation_required = item.target == Target.ORGANISATION and not item.founding
     status = 200
     page_errors: list[str] = []
@@ -131,7 +161,9 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
         organisation_required=organisation_required,
     )
     # 免填写: what the government knows of her (and of the organisation she applies for).
-    organisation_id = _chosen_organisation(request, organisations)
+    organisation_id = _chosen_organisation(
+        request, organisations, acting, required=organisation_required
+    )
     prefilled = prefill.form_prefill(
         applicant=user,
         organisation=Organisation.objects.filter(pk=organisation_id).first()
@@ -173,7 +205,7 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
     else:
         form = SchemaForm(schema, ui, form_data=prefilled_data, prefilled=prefilled_meta)
         apply_form = ApplyForm(
-            initial={"idempotency_key": uuid.uuid4().hex},
+            initial={"idempotency_key": uuid.uuid4().hex, "organisation": organisation_id},
             organisations=organisations,
             organisation_required=organisation_required,
         )
@@ -187,27 +219,67 @@ def application_new(request: HttpRequest, item_code: str) -> HttpResponse:
             "apply_form": apply_form,
             "page_errors": page_errors,
             "needs_organisation": organisation_required and not organisations,
+            "acting_note": _acting_note(acting, item, organisations),
         },
         status=status,
     )
 
 
 def _chosen_organisation(
-    request: HttpRequest, organisations: Sequence[tuple[int, str]]
+    request: HttpRequest,
+    organisations: Sequence[tuple[int, str]],
+    acting: ActingIdentity,
+    *,
+    required: bool,
 ) -> int | None:
-    """The organisation the form is for: the one posted, else the only one she may choose."""
-    allowed = {pk for pk, _name in organisations}
-    raw = request.POST.get("organisation") or request.GET.get("organisation")
+    """The organisation the form is for: the one posted (or asked for in the address),
+    else the one she acts for, else the only one she may choose for an organisations' item."""
+    allowed = [pk for pk, _name in organisations]
+    raw = request.POST.get("organisation") if request.method == "POST" else None
+    raw = raw or request.GET.get("organisation")
     if raw and raw.isdigit() and int(raw) in allowed:
         return int(raw)
-    return next(iter(allowed)) if len(allowed) == 1 else None
+    if request.method == "POST":
+        return None
+    if acting.organisation is not None and acting.organisation.pk in allowed:
+        return acting.organisation.pk
+    return allowed[0] if required and len(allowed) == 1 else None
+
+
+def _refuse(exc: PermissionDenied) -> NoReturn:
+    raise DjangoPermissionDenied(str(exc.message)) from exc
 
 
 def _own_application(request: HttpRequest, application_id: int) -> Application:
-    application = selectors.application_for_applicant(_user(request), application_id)
+    """One of her applications, to act on: refused (403, saying why) when it is an
+    organisation's she no longer acts for."""
+    user = _user(request)
+    application = selectors.application_for_applicant(user, application_id)
     if application is None:
         raise Http404
+    try:
+        services.applicant_may_act(application, user)
+    except PermissionDenied as exc:
+        _refuse(exc)
     return application
+
+
+def _visible_application(
+    request: HttpRequest, application_id: int
+) -> tuple[Application, ApplicationAccess]:
+    """One of her applications, or one of her organisations' she may read (the legal
+    representative: every one; an agent: those of the services her grant covers)."""
+    user = _user(request)
+    found = selectors.application_for_viewer(user, application_id)
+    if found is None:
+        raise Http404
+    application, access = found
+    if access == ApplicationAccess.ENDED:
+        try:
+            services.applicant_may_act(application, user)
+        except PermissionDenied as exc:
+            _refuse(exc)
+    return application, access
 
 
 def _material_rows(
@@ -434,7 +506,8 @@ def _material_file(application: Application, material_id: int) -> HttpResponseBa
 def material_download(
     request: HttpRequest, application_id: int, material_id: int
 ) -> HttpResponseBase:
-    return _material_file(_own_application(request, application_id), material_id)
+    application, _access = _visible_application(request, application_id)
+    return _material_file(application, material_id)
 
 
 # ---------------------------------------------------------------------------------------
@@ -444,16 +517,25 @@ def material_download(
 @login_required
 @require_GET
 def application_list(request: HttpRequest) -> HttpResponse:
+    """我的办件 of the identity she acts under: her own applications and life-event bundles,
+    or the organisation's applications she may see."""
     user = _user(request)
-    page = Paginator(selectors.applications_for_applicant(user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    acting = acting_identity(request)
+    if acting.choice is None:
+        applications = selectors.applications_personal(user)
+    else:
+        applications = selectors.applications_of_organisation(user, acting.choice)
+    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "applications/list.html",
         {
             "page": page,
-            "bundle_applications": list(selectors.bundles_for_applicant(user)),
+            "acting_choice": acting.choice,
+            "bundle_applications": list(selectors.bundles_for_applicant(user))
+            if acting.choice is None
+            else [],
+            # Asked of her in person: shown whomever she acts for.
             "invitations": list(selectors.bundle_invitations_for(user, open_only=True)),
         },
     )
@@ -505,15 +587,20 @@ def _detail_page(
     withdraw_form: WithdrawForm | None = None,
     page_errors: Sequence[str] = (),
     status: int = 200,
+    read_only: bool = False,
 ) -> HttpResponse:
-    supplement = _open_supplement(application)
+    """The application as its applicant follows it; ``read_only`` for someone else of its
+    organisation (its legal representative, another agent), who sees it but acts on nothing."""
+    supplement = None if read_only else _open_supplement(application)
     context: dict[str, Any] = {
         "application": application,
         "snapshot": application.snapshot,
         "materials": _material_rows(application, removable_round=NOTHING_REMOVABLE),
         "supplement": supplement,
         "page_errors": page_errors,
-        "can_withdraw": application.status in WITHDRAWABLE,
+        "read_only": read_only,
+        "show_applicant": read_only,
+        "can_withdraw": not read_only and application.status in WITHDRAWABLE,
         "withdraw_form": withdraw_form or WithdrawForm(),
         **_timeline_and_data(application),
     }
@@ -542,10 +629,11 @@ def _detail_page(
 @login_required
 @require_GET
 def application_detail(request: HttpRequest, application_id: int) -> HttpResponse:
-    application = _own_application(request, application_id)
+    """Her application; or, read only, one of her organisation's filed by someone else."""
+    application, access = _visible_application(request, application_id)
     if application.status == Status.DRAFT:
         return redirect("applications:edit", application_id=application.pk)
-    return _detail_page(request, application)
+    return _detail_page(request, application, read_only=access == ApplicationAccess.VIEW)
 
 
 @login_required

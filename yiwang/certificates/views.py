@@ -36,6 +36,7 @@ from yiwang.certificates.qrimage import qr_image_encode
 from yiwang.core import ratelimit
 from yiwang.core.errors import NotFound, RateLimited, YiwangError
 from yiwang.identity import selectors as identity_selectors
+from yiwang.identity.acting import acting_identity
 from yiwang.identity.decorators import staff_required
 from yiwang.identity.models import User
 
@@ -94,8 +95,11 @@ def _facts(certificate: Certificate, *, masked: bool) -> dict[str, Any]:
 # The wallet
 
 
-def _wallet_groups(user: User, certificates: Iterable[Certificate]) -> list[dict[str, Any]]:
-    """The user's own certificates first, then each organisation's, by name."""
+def _wallet_groups(
+    user: User, certificates: Iterable[Certificate], acting_for: str = ""
+) -> list[dict[str, Any]]:
+    """The certificates of the identity she acts under first (the organisation with credit
+    code ``acting_for``, else her own), then her own, then each other holder's by name."""
     today = timezone.localdate()
     groups: dict[str, dict[str, Any]] = {}
     for certificate in certificates:
@@ -103,24 +107,33 @@ def _wallet_groups(user: User, certificates: Iterable[Certificate]) -> list[dict
             certificate.holder_identifier,
             {
                 "own": certificate.holder_identifier == user.id_number,
+                "acting": bool(acting_for) and certificate.holder_identifier == acting_for,
                 "holder_name": certificate.holder_name,
                 "holder_kind": certificate.holder_kind,
                 "rows": [],
             },
         )
         group["rows"].append({"certificate": certificate, **_state(certificate, today)})
-    return sorted(groups.values(), key=lambda g: (not g["own"], g["holder_name"]))
+    return sorted(groups.values(), key=lambda g: (not g["acting"], not g["own"], g["holder_name"]))
 
 
 @login_required
 @require_GET
 def wallet(request: HttpRequest) -> HttpResponse:
+    """我的证照: hers and those of whom she may hold them up for; acting for an organisation
+    (办事身份), its certificates come first."""
     user = _user(request)
+    acting = acting_identity(request)
     return render(
         request,
         "certificates/list.html",
         {
-            "groups": _wallet_groups(user, selectors.certificates_of_holder(user)),
+            "groups": _wallet_groups(
+                user,
+                selectors.certificates_of_holder(user),
+                acting.organisation.uscc if acting.organisation is not None else "",
+            ),
+            "acting_organisation": acting.organisation,
             "verified": bool(user.id_number),
         },
     )

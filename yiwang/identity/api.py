@@ -203,6 +203,7 @@ def organisation_agent_grant(
         agent_phone=payload.agent_phone,
         valid_until=payload.valid_until,
         services=payload.services,
+        client_address=client_address(request),
     )
     return Status(201, _agent_out(grant))
 
@@ -220,7 +221,9 @@ def organisation_agent_revoke(
     grant = selectors.agents_of_organisation(organisation).filter(pk=grant_id).first()
     if grant is None:
         raise NotFound()
-    services.organisation_agent_revoke(actor=_me(request), grant=grant)
+    services.organisation_agent_revoke(
+        actor=_me(request), grant=grant, client_address=client_address(request)
+    )
     return Status(204, None)
 
 

@@ -244,6 +244,13 @@ class Organisation(models.Model):
         return self.name
 
 
+class ActingRole(models.TextChoices):
+    """How a person acts for an organisation: as its legal representative or as an agent."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative", _("legal representative")
+    AGENT = "agent", _("agent")
+
+
 class OrganisationAgent(models.Model):
     """An agent (经办人) the legal representative has authorised to act for the organisation."""
 

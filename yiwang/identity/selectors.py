@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.models import AccessToken, Application
 
 from yiwang.identity.models import (
+    ActingRole,
     ApiToken,
     ClientConsent,
     ClientPolicy,
@@ -105,6 +106,72 @@ def agencies_for_user(user: User) -> QuerySet[OrganisationAgent]:
         .select_related("organisation")
         .order_by("organisation__name")
     )
+
+
+@dataclass(frozen=True)
+class ActingChoice:
+    """An organisation the person may act for now, and how (办事身份)."""
+
+    organisation: Organisation
+    role: str  # an ActingRole
+    # An agent's grant: the service item codes it covers (empty: every service), its end.
+    services: tuple[str, ...] = ()
+    valid_until: datetime.date | None = None
+
+    @property
+    def is_legal_representative(self) -> bool:
+        return self.role == ActingRole.LEGAL_REPRESENTATIVE
+
+    @property
+    def role_label(self) -> str:
+        return str(ActingRole(self.role).label)
+
+    def covers(self, item_code: str) -> bool:
+        """Whether she may act for the organisation in this service."""
+        return self.is_legal_representative or not self.services or item_code in self.services
+
+
+def acting_choices_for(user: User) -> list[ActingChoice]:
+    """The organisations the user may act for right now, by name: those she represents,
+    then those of her current agencies (an organisation she also represents once only)."""
+    if not user.is_authenticated:
+        return []
+    choices = {
+        organisation.pk: ActingChoice(organisation, ActingRole.LEGAL_REPRESENTATIVE)
+        for organisation in organisations_represented_by(user)
+    }
+    for grant in agencies_for_user(user):
+        choices.setdefault(
+            grant.organisation_id,
+            ActingChoice(
+                grant.organisation,
+                ActingRole.AGENT,
+                services=tuple(grant.services or ()),
+                valid_until=grant.valid_until,
+            ),
+        )
+    return sorted(
+        choices.values(), key=lambda choice: (choice.organisation.name, choice.organisation.pk)
+    )
+
+
+def acting_choice_for(user: User, organisation_id: int) -> ActingChoice | None:
+    """How the user may act for this organisation now, or None."""
+    return next((c for c in acting_choices_for(user) if c.organisation.pk == organisation_id), None)
+
+
+def organisation_role(user: User, organisation: Organisation, *, item_code: str) -> str:
+    """How the user may act for the organisation in this service now: as its legal
+    representative, as an agent whose current grant covers the service, or not at all ("").
+
+    Read from the database, not from ``organisation``: the registry may have named a new
+    legal representative since it was loaded."""
+    if Organisation.objects.filter(pk=organisation.pk, legal_representative=user).exists():
+        return ActingRole.LEGAL_REPRESENTATIVE
+    for grant in agencies_for_user(user).filter(organisation=organisation):
+        if not grant.services or item_code in grant.services:
+            return ActingRole.AGENT
+    return ""
 
 
 def agents_of_organisation(organisation: Organisation) -> QuerySet[OrganisationAgent]:

@@ -442,8 +442,10 @@ def organisation_agent_grant(
     agent_phone: str,
     valid_until: datetime.date,
     services: Sequence[str] = (),
+    client_address: str = "",
 ) -> OrganisationAgent:
-    """The legal representative authorises a verified person to act for the organisation."""
+    """The legal representative authorises a verified person to act for the organisation
+    (or changes the services and end date of the agent's current authorisation)."""
     if organisation.legal_representative_id != actor.pk:
         raise PermissionDenied(_("Only the legal representative may authorise agents."))
     phone = mobile_parse(agent_phone, field="agent_phone")
@@ -482,17 +484,43 @@ def organisation_agent_grant(
             grant.granted_by = actor
             grant.granted_at = timezone.now()
             grant.save()
+        audit_record(
+            actor=actor,
+            action="organisation_agent.grant",
+            target=grant,
+            acting_for=f"organisation:{organisation.uscc}",
+            detail={
+                "organisation": organisation.uscc,
+                "services": list(services),
+                "valid_until": valid_until.isoformat(),
+                "renewed": not created,
+            },
+            client_address=client_address,
+        )
     return grant
 
 
-def organisation_agent_revoke(*, actor: User, grant: OrganisationAgent) -> OrganisationAgent:
+def organisation_agent_revoke(
+    *, actor: User, grant: OrganisationAgent, client_address: str = ""
+) -> OrganisationAgent:
+    """Revoke an agent's authorisation: from the next request she can no longer act for
+    the organisation, not even on the applications she started for it."""
     if grant.organisation.legal_representative_id != actor.pk:
         raise PermissionDenied(_("Only the legal representative may revoke agents."))
-    if grant.revoked_at is None:
-        OrganisationAgent.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
+    with transaction.atomic():
+        revoked = OrganisationAgent.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
-        grant.refresh_from_db()
+        if revoked:
+            audit_record(
+                actor=actor,
+                action="organisation_agent.revoke",
+                target=grant,
+                acting_for=f"organisation:{grant.organisation.uscc}",
+                detail={"organisation": grant.organisation.uscc},
+                client_address=client_address,
+            )
+    grant.refresh_from_db()
     return grant
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("verify/", views.verify_real_name, name="verify"),
+    path("acting/", views.acting_switch, name="acting_switch"),
     path("organisations/new/", views.organisation_new, name="organisation_new"),
     path(
         "organisations/<int:organisation_id>/",

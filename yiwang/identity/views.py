@@ -24,6 +24,7 @@ from yiwang.core.clients import client_address, request_user_agent
 from yiwang.core.errors import PermissionDenied, YiwangError
 from yiwang.core.forms import form_add_service_error, form_submit
 from yiwang.identity import selectors, services
+from yiwang.identity.acting import acting_identity_switch
 from yiwang.identity.authenticator import authenticator_qr, authenticator_secret, authenticator_uri
 from yiwang.identity.decorators import staff_required
 from yiwang.identity.forms import (
@@ -194,6 +195,7 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
                 organisation=organisation,
                 agent_phone=data["agent_phone"],
                 valid_until=data["valid_until"],
+                client_address=client_address(request),
             ),
         )
         if grant is not None:
@@ -223,9 +225,36 @@ def organisation_agent_revoke_view(
     grant = selectors.agents_of_organisation(organisation).filter(pk=grant_id).first()
     if grant is None:
         raise Http404
-    services.organisation_agent_revoke(actor=user, grant=grant)
+    services.organisation_agent_revoke(
+        actor=user, grant=grant, client_address=client_address(request)
+    )
     messages.success(request, _("The authorisation has been revoked."))
     return redirect("identity:organisation_detail", organisation_id=organisation.pk)
+
+
+@login_required
+@require_POST
+def acting_switch(request: HttpRequest) -> HttpResponse:
+    """Act for herself or for one of her organisations (办事身份切换), from the header or 我的."""
+    raw = request.POST.get("acting_for", "").strip()
+    if raw and not raw.isdigit():
+        raise DjangoPermissionDenied(_("You may not act for this organisation."))
+    try:
+        identity = acting_identity_switch(request, int(raw) if raw else None)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    if identity.choice is None:
+        messages.success(request, _("You now act for yourself."))
+    else:
+        messages.success(
+            request,
+            _("You now act for %(organisation)s as its %(role)s.")
+            % {
+                "organisation": identity.choice.organisation.name,
+                "role": identity.choice.role_label,
+            },
+        )
+    return redirect(_safe_next(request, "portal:me"))
 
 
 @staff_required

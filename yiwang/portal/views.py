@@ -104,7 +104,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "portal/error.html", {"status": 403}, status=403)
+    # Views refuse with a message meant for the person (why, and what to do), or none.
+    message = str(exception) if exception is not None else ""
+    return render(request, "portal/error.html", {"status": 403, "message": message}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -21,7 +21,7 @@ from yiwang.applications.models import (
     Status,
 )
 from yiwang.catalog.models import Material
-from yiwang.identity.models import StaffRole
+from yiwang.identity.models import ActingRole, StaffRole
 
 register = template.Library()
 
@@ -129,9 +129,21 @@ def event_action(event: ApplicationEvent) -> str:
     return action_label(event.action)
 
 
+def acting_attribution(person: str, acting_as: str, organisation: str) -> str:
+    """Both identities of one act: 王*（代理 杭州云栖数据服务有限公司）."""
+    if acting_as == ActingRole.LEGAL_REPRESENTATIVE:
+        text = gettext("%(person)s (legal representative of %(organisation)s)")
+    else:
+        text = gettext("%(person)s (agent for %(organisation)s)")
+    return text % {"person": person, "organisation": organisation}
+
+
 @register.filter
 def event_actor(event: ApplicationEvent) -> str:
-    """Who acted: staff by role and masked name, the applicant, or the system."""
+    """Who acted: the person and the organisation she acted for, staff by role and masked
+    name, the applicant, or the system."""
+    if event.acting_as and event.actor is not None:
+        return acting_attribution(event.actor.display_name, event.acting_as, event.acting_for_name)
     if event.actor_role == "applicant" or (
         event.actor_id is not None and event.actor_id == event.application.applicant_id
     ):

@@ -302,6 +302,38 @@ def test_an_agent_sees_the_organisations_certificates_only_while_the_agency_last
     assert detail.status_code == 404
 
 
+def test_acting_for_her_organisation_its_certificates_come_first(
+    wife, certificate, company, licence_type, market_regulation
+):
+    licence(market_regulation, company)
+    client = client_for(wife)
+
+    personal = client.get(reverse("certificates:list"))
+    client.post(reverse("identity:acting_switch"), {"acting_for": company.pk})
+    acting = client.get(reverse("certificates:list"))
+
+    assert re.findall(r'<h2 id="group-\d+">([^<]+)</h2>', html(personal)) == [
+        "Mine",
+        "杭州晓雯茶叶有限公司",
+    ]
+    assert re.findall(r'<h2 id="group-\d+">([^<]+)</h2>', html(acting)) == [
+        "杭州晓雯茶叶有限公司",
+        "Mine",
+    ]
+    assert 'data-testid="acting-wallet-note"' not in html(personal)
+    assert "its certificates come first" in html(acting)
+
+
+def test_acting_for_an_organisation_without_certificates_says_so(wife, certificate, company):
+    client = client_for(wife)
+    client.post(reverse("identity:acting_switch"), {"acting_for": company.pk})
+
+    page = html(client.get(reverse("certificates:list")))
+
+    assert "which has no electronic certificates yet" in page
+    assert re.findall(r'<h2 id="group-\d+">([^<]+)</h2>', page) == ["Mine"]
+
+
 def test_the_wallet_shows_each_certificate_valid_expired_or_revoked(
     wife, marriage_type, civil_affairs
 ):

@@ -25,9 +25,9 @@ def test_demo_load_prints_a_summary_and_says_when_nothing_changed(regions):
     second = _run("demo_load")
 
     assert "人口库 Population registry" in first
-    assert re.search(r"人口库 Population registry\s+225\s+225\s+0", first)
+    assert re.search(r"人口库 Population registry\s+226\s+226\s+0", first)
     assert "Demo loaded" in first
-    assert re.search(r"人口库 Population registry\s+225\s+0\s+0", second)
+    assert re.search(r"人口库 Population registry\s+226\s+0\s+0", second)
     assert "nothing changed" in second
 
 

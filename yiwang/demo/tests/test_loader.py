@@ -200,8 +200,8 @@ def test_demo_load_twice_changes_nothing(loaded):
 
     assert not summary.changed
     assert _snapshot() == before
-    assert summary.population.unchanged == 225
-    assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 203
+    assert summary.population.unchanged == 226
+    assert summary.household_register.unchanged == summary.medical_insurance.unchanged == 204
     assert summary.data_grants.unchanged == summary.data_grants.total > 0
     assert summary.accounts.unchanged == 22
     assert summary.sso_clients.unchanged == 1
