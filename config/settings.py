@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "yiwang.catalog",
     "yiwang.certificates",
     "yiwang.applications",
+    "yiwang.health",
     "yiwang.portal",
     "yiwang.demo",
 ]
@@ -342,6 +343,12 @@ EXCHANGE_LOG_KEY_FILE = Path(
 )
 # Sign the chain head after this many new records (and at every applications_tick).
 EXCHANGE_LOG_CHECKPOINT_EVERY = env_int("EXCHANGE_LOG_CHECKPOINT_EVERY", 1000)
+# Health codes (yiwang.health) collect sensitive personal data, so they are on only during
+# a public-health emergency: off by default in production (YIWANG_HTTPS), on for the demo
+# and tests. Switched off, `manage.py health_data_purge` deletes the module's personal data.
+HEALTH_EMERGENCY_ENABLED = env_bool("HEALTH_EMERGENCY_ENABLED", default=not HTTPS)
+# Where government facts about a person (cases, contacts, tests) come from.
+HEALTH_FACT_PROVIDER = env_str("HEALTH_FACT_PROVIDER", "yiwang.health.facts.LocalFactProvider")
 
 
 def _oidc_signing_key(path: Path) -> str:
