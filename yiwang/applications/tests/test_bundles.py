@@ -97,6 +97,37 @@ def _catalogue(root, *, bundle_files, items=RETIREMENT_ITEMS):
         (root / "bundles" / f"{name}.toml").write_text(text)
 
 
+def departments_create(table, uscc_factory, series):
+    """The departments of ``table`` (code → name, kind, region), each a legal person whose
+    credit code is numbered in ``series`` (five digits, distinct per test module)."""
+    for index, (code, (name, kind, region)) in enumerate(table.items()):
+        Department.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "region": Region.objects.get(code=region),
+                "uscc": uscc_factory(kind="11", serial=f"{series}{index:04d}"),
+            },
+        )
+
+
+def bundle_answers(form, fixed, overrides):
+    """The merged form answered: the first choice of every choice field, yes to every box,
+    then ``fixed``, then ``overrides``; prefilled fields and None values left out."""
+    answers = {}
+    for name, prop in form.schema["properties"].items():
+        if name in form.prefilled:
+            continue
+        if "enum" in prop:
+            answers[name] = prop["enum"][0]
+        elif prop.get("type") == "boolean":
+            answers[name] = True
+    answers.update(fixed)
+    answers.update(overrides)
+    return {k: v for k, v in answers.items() if k in form.schema["properties"] and v is not None}
+
+
 @pytest.fixture
 def departments(regions, data_exchange, uscc_factory):
     made = {}

@@ -12,6 +12,8 @@ from yiwang.applications.tests.test_bundles import (
     CATALOG,
     DEPARTMENTS,
     _catalogue,
+    bundle_answers,
+    departments_create,
     part,
     staff_of,
 )
@@ -24,7 +26,6 @@ from yiwang.certificates import services as certificate_services
 from yiwang.certificates.models import Certificate
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.identifiers import uscc_parse
-from yiwang.core.models import Region
 from yiwang.exchange import registrations
 from yiwang.exchange.models import LegalPersonRecord
 from yiwang.identity import services as identity_services
@@ -50,16 +51,7 @@ MORE_DEPARTMENTS = {
 
 @pytest.fixture
 def opening(regions, data_exchange, uscc_factory, tmp_path):
-    for index, (code, (name, kind, region)) in enumerate(MORE_DEPARTMENTS.items()):
-        Department.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "kind": kind,
-                "region": Region.objects.get(code=region),
-                "uscc": uscc_factory(kind="11", serial=f"00270{index:04d}"),
-            },
-        )
+    departments_create(MORE_DEPARTMENTS, uscc_factory, "00270")
     _catalogue(
         tmp_path / "catalog",
         bundle_files={
@@ -106,17 +98,7 @@ ANSWERS = {
 
 
 def _answers(form, **overrides):
-    answers = {}
-    for name, prop in form.schema["properties"].items():
-        if name in form.prefilled:
-            continue
-        if "enum" in prop:
-            answers[name] = prop["enum"][0]
-        elif prop.get("type") == "boolean":
-            answers[name] = True
-    answers.update(ANSWERS)
-    answers.update(overrides)
-    return {k: v for k, v in answers.items() if k in form.schema["properties"]}
+    return bundle_answers(form, ANSWERS, overrides)
 
 
 def _submit(founder, **overrides):

@@ -24,14 +24,15 @@ from yiwang.applications.tests.test_bundles import (
     CATALOG,
     DEPARTMENTS,
     _catalogue,
+    bundle_answers,
     completed,
+    departments_create,
     part,
     staff_of,
 )
 from yiwang.catalog.models import LifeEventBundle
 from yiwang.catalog.services import catalog_load
 from yiwang.core.errors import Conflict, ValidationFailed
-from yiwang.core.models import Region
 from yiwang.identity.models import Department
 from yiwang.identity.tests.factories import VerifiedUserFactory
 
@@ -48,21 +49,11 @@ ITEMS = {
 
 @pytest.fixture
 def bereaved(regions, data_exchange, uscc_factory, tmp_path):
-    for index, (code, (name, kind, region)) in enumerate(
-        {
-            **DEPARTMENTS,
-            "330100-MZ": ("杭州市民政局", Department.Kind.CIVIL_AFFAIRS, "330100"),
-        }.items()
-    ):
-        Department.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "kind": kind,
-                "region": Region.objects.get(code=region),
-                "uscc": uscc_factory(kind="11", serial=f"00280{index:04d}"),
-            },
-        )
+    departments_create(
+        {**DEPARTMENTS, "330100-MZ": ("杭州市民政局", Department.Kind.CIVIL_AFFAIRS, "330100")},
+        uscc_factory,
+        "00280",
+    )
     _catalogue(
         tmp_path / "catalog",
         bundle_files={"death": (CATALOG / "bundles" / "death.toml").read_text()},
@@ -97,18 +88,7 @@ HEIRS = [
 
 
 def _answers(form, **overrides):
-    answers = {}
-    for name, prop in form.schema["properties"].items():
-        if name in form.prefilled:
-            continue
-        if "enum" in prop:
-            answers[name] = prop["enum"][0]
-        elif prop.get("type") == "boolean":
-            answers[name] = True
-    answers.update(ANSWERS)
-    answers["inheritance__other_heirs"] = HEIRS
-    answers.update(overrides)
-    return {k: v for k, v in answers.items() if v is not None}
+    return bundle_answers(form, {**ANSWERS, "inheritance__other_heirs": HEIRS}, overrides)
 
 
 def _submit(applicant, **overrides):
