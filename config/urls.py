@@ -25,6 +25,8 @@ urlpatterns = [
     path("me/certificates/", include("yiwang.certificates.urls")),
     path("certificates/shared/", include("yiwang.certificates.shared_urls")),
     path("workbench/certificates/", include("yiwang.certificates.staff_urls")),
+    path("health/", include("yiwang.health.urls")),
+    path("workbench/health/", include("yiwang.health.staff_urls")),
     path("", include("yiwang.applications.urls")),
     path("", include("yiwang.portal.urls")),
 ]

@@ -31,6 +31,7 @@ KIND_CODES: dict[str, str] = {
     Department.Kind.NATURAL_RESOURCES: "ZR",  # 自然资源
     Department.Kind.EDUCATION: "JY",  # 教育
     Department.Kind.DATA_RESOURCES: "DSJ",  # 大数据（数据资源）
+    Department.Kind.TRANSPORT: "JT",  # 交通运输
 }
 
 # Names follow the real pattern of each kind: several district offices are branches of
@@ -55,6 +56,7 @@ _NAMES: dict[str, tuple[str, str]] = {
     Department.Kind.NATURAL_RESOURCES: ("杭州市规划和自然资源局", "杭州市规划和自然资源局西湖分局"),
     Department.Kind.EDUCATION: ("杭州市教育局", "杭州市西湖区教育局"),
     Department.Kind.DATA_RESOURCES: ("杭州市数据资源管理局", "杭州市西湖区数据资源管理局"),
+    Department.Kind.TRANSPORT: ("杭州市交通运输局", "杭州市西湖区交通运输局"),
 }
 
 

@@ -186,3 +186,43 @@ class HousingFundAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_number} {mask_id_number(self.id_number)}"
+
+
+class TransportPassengerRecord(models.Model):
+    """A passenger of a train or flight, as the carrier reports real-name tickets
+    (实名制购票) to the transport authority: who travelled on which trip, on which day."""
+
+    class Mode(models.TextChoices):
+        TRAIN = "train", _("Train")
+        FLIGHT = "flight", _("Flight")
+        COACH = "coach", _("Long-distance coach")
+
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices)
+    trip_number = models.CharField(_("train or flight number"), max_length=10)
+    travel_date = models.DateField(_("date of travel"))
+    carrier = models.CharField(_("carrier"), max_length=50)
+    id_number = models.CharField(_("resident ID number"), max_length=18)
+    name = models.CharField(_("name"), max_length=50)
+    departure = models.CharField(_("from"), max_length=50)
+    arrival = models.CharField(_("to"), max_length=50)
+    departs_at = models.DateTimeField(_("departs at"))
+    arrives_at = models.DateTimeField(_("arrives at"))
+    # Carriage and seat ("05车12F") or seat ("32A").
+    seat = models.CharField(_("seat"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("passenger record")
+        verbose_name_plural = _("passenger records")
+        indexes = [
+            models.Index(fields=["trip_number", "travel_date"], name="transport_trip_day"),
+            models.Index(fields=["id_number", "travel_date"], name="transport_person_day"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trip_number", "travel_date", "id_number"],
+                name="transport_one_ticket_per_trip",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trip_number} {self.travel_date} {mask_id_number(self.id_number)}"

@@ -318,3 +318,218 @@ class HealthAppeal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.get_status_display()} {self.created_at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------------------------------
+# Venue codes (场所码) and check-ins
+
+
+class Venue(models.Model):
+    """A place that registered for check-ins; its printed QR code opens ``/health/v/<code>/``.
+
+    ``code`` is random and unguessable: knowing it is what scanning the poster proves.
+    """
+
+    class Kind(models.TextChoices):
+        SHOP = "shop", _("Shop or market")
+        RESTAURANT = "restaurant", _("Restaurant or café")
+        OFFICE = "office", _("Office or workplace")
+        RESIDENTIAL = "residential", _("Residential compound")
+        TRANSPORT = "transport", _("Station or transport hub")
+        HOSPITAL = "hospital", _("Hospital or clinic")
+        SCHOOL = "school", _("School")
+        GOVERNMENT = "government", _("Government service hall")
+        VENUE = "venue", _("Cultural, sports or entertainment venue")
+        OTHER = "other", _("Other")
+
+    code = models.CharField(_("venue code"), max_length=24, unique=True, editable=False)
+    name = models.CharField(_("venue name"), max_length=100)
+    kind = models.CharField(_("kind of venue"), max_length=16, choices=Kind.choices)
+    region = models.ForeignKey(
+        "core.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
+    )
+    address = models.CharField(_("address"), max_length=200)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="health_venues",
+        verbose_name=_("registered by"),
+    )
+    # Set when the person registered the venue acting for an organisation (办事身份).
+    organisation_uscc = models.CharField(
+        _("organisation's unified social credit code"), max_length=18, blank=True
+    )
+    organisation_name = models.CharField(_("organisation"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
+        indexes = [models.Index(fields=["registered_by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VenueCheckin(models.Model):
+    """One scan of a venue code: who was where, when. Purged after the retention period.
+
+    The table is the large one (a city of 10 million: 100 million rows in ten days), so it
+    holds nothing but the three facts and is read through two indexes: by venue and time
+    (who else was there) and by person and time (where was the case). PostgreSQL also gets
+    a BRIN index on the time for the purge (migration 0003).
+    """
+
+    venue = models.ForeignKey(
+        Venue, on_delete=models.CASCADE, related_name="checkins", verbose_name=_("venue")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="health_checkins",
+        verbose_name=_("person"),
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-checked_in_at", "-id"]
+        verbose_name = _("venue check-in")
+        verbose_name_plural = _("venue check-ins")
+        indexes = [
+            models.Index(fields=["venue", "checked_in_at"], name="health_checkin_venue_time"),
+            models.Index(fields=["person", "checked_in_at"], name="health_checkin_person_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.venue_id} {self.checked_in_at:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------------------------------
+# Contact tracing (流调): same-venue and same-trip queries for a confirmed case
+
+
+class ContactTrace(models.Model):
+    """A query for the people a confirmed case may have infected, run by health staff.
+
+    The case's visits (check-ins) and trips (the transport registry, read through the
+    exchange) in the window are matched against everyone else's; the people found are
+    candidates that staff review one by one. Nobody's colour changes before that.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Under review")
+        CLOSED = "closed", _("Closed")
+
+    department = models.ForeignKey(
+        "identity.Department",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("health department"),
+    )
+    case_id_number = models.CharField(_("case's resident ID number"), max_length=18)
+    case_name = models.CharField(_("case's name"), max_length=50, blank=True)
+    # The fact that makes the person a case (confirmed, or a positive test).
+    case_fact = models.ForeignKey(
+        HealthFact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("case fact"),
+    )
+    window_from = models.DateTimeField(_("from"))
+    window_until = models.DateTimeField(_("until"))
+    margin_minutes = models.PositiveIntegerField(_("margin (minutes)"))
+    stay_minutes = models.PositiveIntegerField(_("assumed stay after a check-in (minutes)"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    # What the query found: counts of visits, trips and candidates, and its duration.
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("contact trace")
+        verbose_name_plural = _("contact traces")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_until__gt=models.F("window_from")),
+                name="health_trace_window",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.created_at:%Y-%m-%d}"
+
+
+class ContactCandidate(models.Model):
+    """A person a trace found, why, and what staff decided."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("To review")
+        CONFIRMED = "confirmed", _("Confirmed close contact")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    trace = models.ForeignKey(
+        ContactTrace, on_delete=models.CASCADE, related_name="candidates", verbose_name=_("trace")
+    )
+    id_number = models.CharField(_("resident ID number"), max_length=18)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    # Every match: {"kind": "venue", "venue": id, "venue_name", "case_at", "at"} or
+    # {"kind": "trip", "mode", "trip", "date", "seat", "case_seat"}.
+    matches = models.JSONField(_("matches"), default=list)
+    first_contact_on = models.DateField(_("first contact on"))
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    # The close-contact fact recorded on confirmation.
+    fact = models.ForeignKey(
+        HealthFact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fact recorded"),
+    )
+
+    class Meta:
+        ordering = ["first_contact_on", "id"]
+        verbose_name = _("contact candidate")
+        verbose_name_plural = _("contact candidates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trace", "id_number"], name="health_candidate_once_per_trace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id} {self.get_decision_display()}"

@@ -155,6 +155,7 @@ class Department(models.Model):
         NATURAL_RESOURCES = "natural_resources", _("Natural resources")
         EDUCATION = "education", _("Education")
         DATA_RESOURCES = "data_resources", _("Data resources administration")
+        TRANSPORT = "transport", _("Transport")
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)

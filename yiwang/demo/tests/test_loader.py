@@ -122,9 +122,9 @@ def test_working_roles_in_four_departments_one_department_admin_two_data_officer
 
 
 def test_departments_are_loaded_for_hangzhou_and_xihu(loaded):
-    assert Department.objects.count() == 24
-    assert Department.objects.filter(region__code="330100").count() == 12
-    assert Department.objects.filter(region__code="330106").count() == 12
+    assert Department.objects.count() == 26
+    assert Department.objects.filter(region__code="330100").count() == 13
+    assert Department.objects.filter(region__code="330106").count() == 13
     police = Department.objects.get(code="330106-GA")
     assert (police.name, police.kind) == ("杭州市公安局西湖区分局", Department.Kind.PUBLIC_SECURITY)
     assert police.uscc.startswith("11330106")

@@ -107,12 +107,12 @@ def test_unclaimed_residents_belong_to_no_persona():
 
 
 def test_departments_are_the_full_set_for_hangzhou_and_xihu():
-    assert len(DEPARTMENTS) == 24
+    assert len(DEPARTMENTS) == 26
     for region_code in ("330100", "330106"):
         kinds = {d.kind for d in DEPARTMENTS if d.region_code == region_code}
         assert kinds == set(Department.Kind.values)
-    assert len({d.code for d in DEPARTMENTS}) == len({d.name for d in DEPARTMENTS}) == 24
-    assert len({d.uscc for d in DEPARTMENTS}) == 24
+    assert len({d.code for d in DEPARTMENTS}) == len({d.name for d in DEPARTMENTS}) == 26
+    assert len({d.uscc for d in DEPARTMENTS}) == 26
     for department in DEPARTMENTS:
         assert department.code == f"{department.region_code}-{KIND_CODES[department.kind]}"
         assert uscc.is_valid(department.uscc)
