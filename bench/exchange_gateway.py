@@ -72,6 +72,7 @@ DEPARTMENTS = {
     "330100-GJJ": ("杭州住房公积金管理中心", "housing_fund"),
     "330100-SJ": ("杭州市市场监督管理局", "market_regulation"),
     "330100-DSJ": ("杭州市数据资源管理局", "data_resources"),
+    "330100-JT": ("杭州市交通运输局", "transport"),
     "330106-GA": ("杭州市公安局西湖区分局", "public_security"),
 }
 

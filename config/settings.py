@@ -349,6 +349,36 @@ EXCHANGE_LOG_CHECKPOINT_EVERY = env_int("EXCHANGE_LOG_CHECKPOINT_EVERY", 1000)
 HEALTH_EMERGENCY_ENABLED = env_bool("HEALTH_EMERGENCY_ENABLED", default=not HTTPS)
 # Where government facts about a person (cases, contacts, tests) come from.
 HEALTH_FACT_PROVIDER = env_str("HEALTH_FACT_PROVIDER", "yiwang.health.facts.LocalFactProvider")
+# Contact tracing (流调, yiwang.health.tracing): by default a trace looks at the case's
+# check-ins and trips from this many days before the confirmed case or positive test; a
+# check-in is taken to mean a stay of HEALTH_VISIT_MINUTES, and two stays at one venue
+# closer than HEALTH_CONTACT_MARGIN_MINUTES still count as shared.
+HEALTH_TRACE_DAYS_BEFORE = env_int("HEALTH_TRACE_DAYS_BEFORE", 4)
+HEALTH_CONTACT_MARGIN_MINUTES = env_int("HEALTH_CONTACT_MARGIN_MINUTES", 30)
+HEALTH_VISIT_MINUTES = env_int("HEALTH_VISIT_MINUTES", 60)
+# Venue codes (场所码): venues are registered in the districts, counties and streets of this
+# city (a 6-digit GB/T 2260 code); by default the city the platform's regions are loaded for.
+HEALTH_VENUE_CITY = env_str("HEALTH_VENUE_CITY", env_str("YIWANG_DEMO_CITY", "330100"))
+# A scanned check-in page's confirm button is valid this many seconds, then a new scan is needed.
+HEALTH_CHECKIN_TOKEN_SECONDS = env_int("HEALTH_CHECKIN_TOKEN_SECONDS", 600)
+# A second scan of the same venue by the same person within this many minutes is the first one.
+HEALTH_CHECKIN_DEDUPE_MINUTES = env_int("HEALTH_CHECKIN_DEDUPE_MINUTES", 30)
+# Check-ins are kept this many days (two incubation periods) for contact tracing, then
+# `manage.py health_checkins_purge` (run it daily) deletes them.
+HEALTH_CHECKIN_RETENTION_DAYS = env_int("HEALTH_CHECKIN_RETENTION_DAYS", 28)
+# The prefix of the platform's signed health-code QR codes (yiwang.health.codes), distinct
+# from the certificates' so that a scanner tells the two apart at once.
+HEALTH_CODE_PREFIX = env_str("HEALTH_CODE_PREFIX", "YWH1:")
+# Prefixes of other regions' health codes accepted besides ours ("SHH1:,JSH1:"); their keys
+# come from the peers' trust lists under CERTIFICATES_PEER_DIR.
+HEALTH_CODE_PEER_PREFIXES = env_list("HEALTH_CODE_PEER_PREFIXES", [])
+# A health code is valid this many seconds after it is shown: a screenshot soon stops working.
+HEALTH_CODE_SECONDS = env_int("HEALTH_CODE_SECONDS", 300)
+# The department whose key signs health codes (its code); empty: the active health
+# department of the highest region that has one (the city's 卫健委).
+HEALTH_CODE_DEPARTMENT = env_str("HEALTH_CODE_DEPARTMENT", "")
+# A checkpoint phone warns when its downloaded trust bundle is older than this many hours.
+HEALTH_CHECKPOINT_TRUST_HOURS = env_int("HEALTH_CHECKPOINT_TRUST_HOURS", 24)
 
 
 def _oidc_signing_key(path: Path) -> str:

@@ -26,6 +26,8 @@ URLS: tuple[tuple[str, str, str], ...] = (
     ("/accounts/login/", "登录", "Log in"),
     ("/admin/", "平台管理", "Administration"),
     ("/api/v1/docs", "接口文档", "API docs (OpenAPI)"),
+    ("/health/", "健康码", "Health code"),
+    ("/health/checkpoint/", "健康码核验（卡口）", "Checkpoint: verify health codes"),
     ("/dev/sms/", "短信发件箱", "SMS outbox (codes sent to any phone)"),
     ("/healthz", "健康检查", "Health check"),
 )
@@ -83,7 +85,7 @@ def _details(persona: Persona) -> Iterable[str]:
         )
 
 
-def personas_guide(*, claimed_id_numbers: Iterable[str] = ()) -> str:
+def personas_guide(*, claimed_id_numbers: Iterable[str] = (), health_case: str = "") -> str:
     """The persona table and the unclaimed residents, as printed by the demo commands."""
     claimed = set(claimed_id_numbers)
     lines = [
@@ -124,12 +126,35 @@ def personas_guide(*, claimed_id_numbers: Iterable[str] = ()) -> str:
     for resident in UNCLAIMED_RESIDENTS:
         state = "  (已被认领 already claimed)" if resident.id_number in claimed else ""
         lines.append(f"  {_pad(resident.name, 8)}{resident.id_number}{state}")
+    if health_case:
+        lines += [
+            "",
+            "健康码演示 Health codes — 今日报告的确诊病例（虚构，无登录账号），"
+            "由西湖卫健审查人员（13800000072）在 健康码工作台 → 密接排查 中输入其身份证号：",
+            "A confirmed case reported today (synthetic, no login); the Xihu health reviewer "
+            "(13800000072) enters her ID number under 健康码工作台 → 密接排查:",
+            f"  {health_case}",
+        ]
     return "\n".join(lines)
 
 
 def urls_guide(base_url: str = DEFAULT_BASE_URL) -> str:
     rows = [(f"{base_url}{path}", zh, en) for path, zh, en in URLS]
     return "\n".join(["网址 URLs", *table_render(rows)])
+
+
+def health_case() -> str:
+    """The demo's confirmed case, "name ID-number"; empty before the demo is loaded."""
+    from yiwang.demo.health import CASE_REFERENCE
+    from yiwang.health.models import HealthFact
+    from yiwang.identity.models import User
+
+    try:
+        fact = HealthFact.objects.filter(source_reference=CASE_REFERENCE).first()
+        case = User.objects.filter(id_number=fact.id_number).first() if fact else None
+    except DatabaseError:
+        return ""
+    return f"{case.name}  {case.id_number}" if case is not None else ""
 
 
 def claimed_id_numbers() -> set[str]:

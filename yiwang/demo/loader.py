@@ -29,6 +29,7 @@ from yiwang.catalog.services import CatalogLoadResult, catalog_load
 from yiwang.core.models import Region
 from yiwang.core.regions import RegionLoadResult, regions_load
 from yiwang.demo.departments import DEPARTMENTS, XIHU_PUBLIC_SECURITY
+from yiwang.demo.health import health_demo_load
 from yiwang.demo.personas import (
     COMPANY,
     DEMO_PASSWORD,
@@ -141,6 +142,8 @@ class DemoLoadSummary:
     data_grants: Counts = field(default_factory=Counts)  # grants and requests of the demo
     certificates: Counts = field(default_factory=Counts)  # the personas' e-certificates
     sso_clients: Counts = field(default_factory=Counts)  # applications signing in via Yiwang
+    health: Counts = field(default_factory=Counts)  # health-code scenario (rules, case, venues)
+    health_case: str = ""  # the confirmed case's name and ID number, for the guide
     catalog: CatalogLoadResult = field(default_factory=CatalogLoadResult)
 
     @property
@@ -166,6 +169,7 @@ class DemoLoadSummary:
                     "data_grants",
                     "certificates",
                     "sso_clients",
+                    "health",
                 )
             )
         )
@@ -196,6 +200,7 @@ class DemoLoadSummary:
                     ("共享授权 Data-sharing grants", self.data_grants),
                     ("电子证照 E-certificates", self.certificates),
                     ("单点登录应用 Single sign-on applications", self.sso_clients),
+                    ("健康码演示 Health-code scenario", self.health),
                 )
             ),
             *self.catalog.rows(),
@@ -249,6 +254,8 @@ def demo_load(*, city_code: str | None = None) -> DemoLoadSummary:
     _data_grants_load(users, summary)
     summary.certificates = _certificates_load()
     summary.sso_clients = _sso_clients_load()
+    if settings.HEALTH_EMERGENCY_ENABLED:
+        _health_load(users, extra_residents, summary)
     return summary
 
 
@@ -816,6 +823,15 @@ def _sso_clients_load() -> Counts:
     else:
         counts.unchanged += 1
     return counts
+
+
+def _health_load(
+    users: Mapping[str, User], extras: Sequence[SyntheticResident], summary: DemoLoadSummary
+) -> None:
+    loaded = health_demo_load(users=users, extras=extras)
+    _count(summary.health, created=loaded.rules_created or loaded.created)
+    if loaded.created:
+        summary.health_case = f"{loaded.case_name} {loaded.case_id_number}"
 
 
 def _count(counts: Counts, *, created: bool) -> None:

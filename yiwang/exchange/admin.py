@@ -20,6 +20,7 @@ from yiwang.exchange.models import (
     PopulationRecord,
     SocialInsuranceRecord,
 )
+from yiwang.exchange.records import TransportPassengerRecord
 from yiwang.exchange.services import resource_cache_clear
 
 
@@ -117,3 +118,13 @@ for _model in (
     HousingFundAccount,
 ):
     admin.site.register(_model)
+
+
+@admin.register(TransportPassengerRecord)
+class TransportPassengerRecordAdmin(admin.ModelAdmin[TransportPassengerRecord]):
+    """The transport department's real-name ticket records (read by 流调 through the exchange)."""
+
+    list_display = ["trip_number", "travel_date", "mode", "carrier", "departure", "arrival", "seat"]
+    list_filter = ["mode", "travel_date"]
+    search_fields = ["trip_number", "id_number", "name"]
+    date_hierarchy = "travel_date"

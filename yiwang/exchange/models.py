@@ -125,6 +125,8 @@ class SharingType(models.TextChoices):
 class SubjectKind(models.TextChoices):
     PERSON = "person", _("Natural person (resident ID number)")
     ORGANISATION = "organisation", _("Organisation (unified social credit code)")
+    # A train, flight or coach on one day, as "G1234@2026-11-20": its passenger list.
+    TRIP = "trip", _("Trip (train, flight or coach number and date)")
 
 
 class DataResource(models.Model):

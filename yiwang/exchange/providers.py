@@ -30,6 +30,7 @@ from yiwang.exchange.records import (
     MarriageRecord,
     MedicalInsuranceRecord,
     SocialInsuranceRecord,
+    TransportPassengerRecord,
 )
 
 Record = dict[str, Any]
@@ -67,7 +68,20 @@ def _rows(queryset: QuerySet[Any]) -> list[Record]:
     return [{k: _plain(v) for k, v in row.items()} for row in queryset.values(*names)]
 
 
-# Service code -> records of a subject (an ID number, or a credit code for organisations).
+def _trip_passengers(subject: str) -> QuerySet[TransportPassengerRecord]:
+    """The passengers of one trip, asked for as ``G1234@2026-11-20``."""
+    number, _separator, day = subject.partition("@")
+    try:
+        travel_date = datetime.date.fromisoformat(day)
+    except ValueError:  # the exchange checks subjects first; nothing matches a bad one
+        return TransportPassengerRecord.objects.none()
+    return TransportPassengerRecord.objects.filter(
+        trip_number=number, travel_date=travel_date
+    ).order_by("seat", "id")
+
+
+# Service code -> records of a subject (an ID number, a credit code for organisations, or
+# a trip).
 _LOCAL_SERVICES: dict[str, Callable[[str], QuerySet[Any]]] = {
     "population-basic": lambda s: PopulationRecord.objects.filter(id_number=s),
     "household-register": lambda s: HouseholdMember.objects.filter(id_number=s),
@@ -82,6 +96,11 @@ _LOCAL_SERVICES: dict[str, Callable[[str], QuerySet[Any]]] = {
     "medical-insurance": lambda s: MedicalInsuranceRecord.objects.filter(id_number=s),
     "housing-fund": lambda s: HousingFundAccount.objects.filter(id_number=s),
     "legal-person-basic": lambda s: LegalPersonRecord.objects.filter(uscc=s),
+    # 交通运输: a person's real-name tickets, and everyone on one trip (流调 of a case).
+    "transport-trips": lambda s: TransportPassengerRecord.objects.filter(id_number=s).order_by(
+        "departs_at", "id"
+    ),
+    "transport-manifest": _trip_passengers,
 }
 
 

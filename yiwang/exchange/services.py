@@ -148,11 +148,40 @@ def mask_value(value: Any, mask: str) -> Any:
     return value
 
 
+# A trip: the train, flight or coach number (letters and digits, at least one digit), then
+# "@" and the day of travel: "G1234@2026-11-20", "CA1234@2026-11-20", "3U8888@2026-11-20".
+TRIP_SUBJECT_RE = re.compile(r"(?=[A-Z0-9]*[0-9])([A-Z0-9]{2,10})@([0-9]{4}-[0-9]{2}-[0-9]{2})")
+SUBJECT_DESCRIPTIONS: dict[str, str] = {
+    SubjectKind.PERSON: "resident ID number",
+    SubjectKind.ORGANISATION: "unified social credit code",
+    SubjectKind.TRIP: "trip: train, flight or coach number @ day of travel (G1234@2026-11-20)",
+}
+
+# How a refusal names what the subject must be.
+SUBJECT_REFUSALS: dict[str, str] = {
+    SubjectKind.ORGANISATION: "credit code",
+    SubjectKind.TRIP: SUBJECT_DESCRIPTIONS[SubjectKind.TRIP],
+}
+
+
+def trip_subject_parse(subject: str) -> tuple[str, datetime.date] | None:
+    """The trip number and day of a trip subject, or None when it is not one."""
+    match = TRIP_SUBJECT_RE.fullmatch(subject)
+    if match is None:
+        return None
+    try:
+        return match[1], datetime.date.fromisoformat(match[2])
+    except ValueError:
+        return None
+
+
 def _subject_valid(kind: str, subject: str) -> bool:
     # Format, check character and birth date only: the registry itself says whether the
     # subject exists (stdnum's table of birth places rejects codes valid in some years).
     if kind == SubjectKind.ORGANISATION:
         return bool(uscc.is_valid(subject))
+    if kind == SubjectKind.TRIP:
+        return trip_subject_parse(subject) is not None
     if len(subject) != 18 or not subject[:17].isascii() or not subject[:17].isdigit():
         return False
     if subject[17] != ric.calc_check_digit(subject):
@@ -311,10 +340,13 @@ def _authorise(
     if not _subject_valid(resource.subject_kind, subject):
         raise BadRequest(
             "the subject must be a valid "
-            + ("credit code" if resource.subject_kind == SubjectKind.ORGANISATION else "ID number")
+            + SUBJECT_REFUSALS.get(resource.subject_kind, "ID number")
         )
     entry["subject_digest"] = subject_digest(subject)
-    entry["subject_masked"] = mask_id_number(subject)
+    # A trip is no one's personal data: it is logged as it is.
+    entry["subject_masked"] = (
+        subject if resource.subject_kind == SubjectKind.TRIP else mask_id_number(subject)
+    )
     if resource.sharing_type == SharingType.NOT_SHARED:
         raise AccessDenied(f"{resource.code} is not shared")
     _rate_check(consumer)
@@ -702,6 +734,9 @@ class ResourceLoadCounts:
     grants: int
 
 
+SYSTEM_KEYS = frozenset(["code", "name", "department_kind", "grants"])
+
+
 def data_resources_load(*, path: Path) -> ResourceLoadCounts:
     """Load the resource catalogue, the platform's own systems and their standing grants.
 
@@ -717,10 +752,18 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
                 f"unknown provider department {spec['provider']}"
             )
     platform = departments.get(settings.EXCHANGE_PLATFORM_DEPARTMENT)
-    if data.get("platform_system") and platform is None:
+    systems_specs = data.get("platform_system", [])
+    if any("department_kind" not in spec for spec in systems_specs) and platform is None:
         problems.setdefault("platform", []).append(
             f"the platform department {settings.EXCHANGE_PLATFORM_DEPARTMENT} does not exist"
         )
+    for spec in systems_specs:
+        kind = spec.get("department_kind")
+        if kind is not None and kind not in Department.Kind.values:
+            problems.setdefault(spec["code"], []).append(f"unknown kind of department {kind}")
+        # A misspelt key would quietly make the system the platform department's.
+        for key in sorted(set(spec) - SYSTEM_KEYS):
+            problems.setdefault(spec["code"], []).append(f"unknown key {key}")
     if problems:
         raise ValidationFailed(fields=problems)
     counts = {"resources": 0, "fields": 0, "systems": 0, "grants": 0}
@@ -757,26 +800,38 @@ def data_resources_load(*, path: Path) -> ResourceLoadCounts:
                 )
                 counts["fields"] += 1
         systems: dict[str, ConsumerSystem] = {}
-        for spec in data.get("platform_system", []):
-            if platform is None:  # pragma: no cover - refused above
-                break
-            system, _created = ConsumerSystem.objects.update_or_create(
-                department=platform, code=spec["code"], defaults={"name": spec["name"]}
-            )
-            systems[system.code] = system
-            counts["systems"] += 1
-            for grant_spec in spec.get("grants", []):
-                grant = access_grant_standing(
-                    consumer=system,
-                    resource=resources[grant_spec["resource"]],
-                    fields=grant_spec["fields"],
-                    clear_fields=grant_spec.get("clear_fields", []),
-                    purpose=grant_spec["purpose"],
-                    legal_basis=grant_spec["legal_basis"],
-                    days=grant_spec.get("days", MAX_GRANT_DAYS),
-                    comment="standing grant of the platform",
+        for spec in systems_specs:
+            # A platform module that each department of a kind runs (its workbench) names
+            # the kind: every active department of it gets the system and the grants.
+            if "department_kind" in spec:
+                owners = sorted(
+                    (
+                        d
+                        for d in departments.values()
+                        if d.kind == spec["department_kind"] and d.is_active
+                    ),
+                    key=lambda d: d.code,
                 )
-                counts["grants"] += grant is not None
+            else:
+                owners = [platform] if platform is not None else []
+            for department in owners:
+                system, _created = ConsumerSystem.objects.update_or_create(
+                    department=department, code=spec["code"], defaults={"name": spec["name"]}
+                )
+                systems[f"{department.code}/{system.code}"] = system
+                counts["systems"] += 1
+                for grant_spec in spec.get("grants", []):
+                    grant = access_grant_standing(
+                        consumer=system,
+                        resource=resources[grant_spec["resource"]],
+                        fields=grant_spec["fields"],
+                        clear_fields=grant_spec.get("clear_fields", []),
+                        purpose=grant_spec["purpose"],
+                        legal_basis=grant_spec["legal_basis"],
+                        days=grant_spec.get("days", MAX_GRANT_DAYS),
+                        comment="standing grant of the platform",
+                    )
+                    counts["grants"] += grant is not None
     resource_cache_clear()
     return ResourceLoadCounts(**counts)
 
@@ -833,11 +888,7 @@ def resource_openapi(resource: DataResource) -> dict[str, Any]:
         f"/r1/{settings.EXCHANGE_INSTANCE}/GOV/{resource.provider.code}/"
         f"{resource.subsystem}/{resource.code}"
     )
-    subject = (
-        "resident ID number"
-        if resource.subject_kind == SubjectKind.PERSON
-        else ("unified social credit code")
-    )
+    subject = SUBJECT_DESCRIPTIONS.get(resource.subject_kind, "resident ID number")
     return {
         "openapi": "3.0.3",
         "info": {"title": resource.name, "description": resource.description, "version": "1"},

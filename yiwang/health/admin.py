@@ -152,3 +152,78 @@ class HealthStatusAdmin(_ReadOnlyAdmin):
 class HealthAppealAdmin(_ReadOnlyAdmin):
     list_display = ["person", "status", "created_at", "resolved_at", "resolved_by"]
     list_filter = ["status"]
+
+
+# ---------------------------------------------------------------------------------------
+# Venue codes (场所码) and check-ins
+
+from typing import cast  # noqa: E402 - this section's imports
+
+from django.core.paginator import Paginator  # noqa: E402
+from django.utils.functional import cached_property  # noqa: E402
+
+from yiwang.health.models import Venue, VenueCheckin  # noqa: E402
+
+
+@admin.register(Venue)
+class VenueAdmin(admin.ModelAdmin[Venue]):
+    """Venues are registered by the people who run them; here an administrator can only
+    close one (a fraudulent poster, say). Never deleted: their check-ins would go too."""
+
+    list_display = ["name", "kind", "region", "organisation_name", "created_at", "closed_at"]
+    list_filter = ["kind", ("closed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["region"]
+    search_fields = ["name", "code", "organisation_uscc", "organisation_name"]
+    fields = [
+        "code",
+        "name",
+        "kind",
+        "region",
+        "address",
+        "contact_phone",
+        "registered_by",
+        "organisation_uscc",
+        "organisation_name",
+        "created_at",
+        "closed_at",
+    ]
+    readonly_fields = [
+        "code",
+        "name",
+        "kind",
+        "region",
+        "address",
+        "contact_phone",
+        "registered_by",
+        "organisation_uscc",
+        "organisation_name",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Venue | None = None) -> bool:
+        return False
+
+
+class _CappedCountPaginator(Paginator[VenueCheckin]):
+    """Counts at most ``CAP`` rows: COUNT(*) over a hundred million check-ins takes minutes."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        rows = cast("QuerySet[VenueCheckin]", self.object_list)
+        return rows[: self.CAP + 1].count()
+
+
+@admin.register(VenueCheckin)
+class VenueCheckinAdmin(_ReadOnlyAdmin):
+    """Read only. The table is very large: no full count, no filters that scan it."""
+
+    list_display = ["venue", "person", "checked_in_at"]
+    list_select_related = ["venue", "person"]
+    raw_id_fields = ["venue", "person"]
+    show_full_result_count = False
+    paginator = _CappedCountPaginator

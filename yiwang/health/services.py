@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +17,27 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from yiwang.core.audit import audit_record
-from yiwang.core.errors import Conflict, Message, PermissionDenied, ValidationFailed
+from yiwang.core.errors import (
+    Conflict,
+    Message,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    ValidationFailed,
+    YiwangError,
+)
 from yiwang.core.identifiers import resident_id_parse
 from yiwang.core.models import Region
 from yiwang.health import rules
 from yiwang.health.models import (
     Colour,
+    ContactCandidate,
+    ContactTrace,
     HealthAppeal,
     HealthDeclaration,
     HealthFact,
@@ -34,32 +45,45 @@ from yiwang.health.models import (
     RiskArea,
     RuleSet,
     TravelStay,
+    Venue,
+    VenueCheckin,
 )
 from yiwang.health.selectors import (
+    SYMPTOMS,
+    health_appeal_get,
+    health_checkin_on,
     health_colour_evaluate,
+    health_refresh_candidates,
     health_status_current,
     rule_set_active,
     user_is_health_staff,
 )
 from yiwang.identity.models import Department, StaffRole, User
 
-SYMPTOMS = {
-    "fever": gettext_lazy("Fever"),
-    "cough": gettext_lazy("Cough"),
-    "sore_throat": gettext_lazy("Sore throat"),
-    "fatigue": gettext_lazy("Fatigue"),
-    "loss_of_smell_or_taste": gettext_lazy("Loss of smell or taste"),
-    "shortness_of_breath": gettext_lazy("Shortness of breath"),
-    "diarrhoea": gettext_lazy("Diarrhoea"),
-}
+logger = logging.getLogger(__name__)
+
 STAYS_MAX = 30
 REASON_MAX = 2000
 CORRECTION_RULE_ID = "correction"
+# The same self-declaration sent again within this time (a double tap, a retried request)
+# is the one already recorded, not a second one.
+DECLARATION_REPEAT_WINDOW = datetime.timedelta(minutes=10)
 
 
 def health_enabled_check() -> None:
+    """Refuse (503) while the module is switched off (``HEALTH_EMERGENCY_ENABLED``)."""
     if not settings.HEALTH_EMERGENCY_ENABLED:
-        raise Conflict(_("Health codes are switched off."), code="health_disabled")
+        raise ServiceUnavailable(_("Health codes are switched off."), code="health_disabled")
+
+
+def health_person_check(person: User) -> None:
+    """Colours come from facts held under the resident ID number: only a verified person
+    has one."""
+    if not person.is_real_name_verified or not person.id_number:
+        raise PermissionDenied(
+            _("Complete real-name verification to use health codes."),
+            code="health_not_verified",
+        )
 
 
 def _health_admin_check(actor: User | None) -> None:
@@ -128,9 +152,13 @@ def health_declaration_submit(
 ) -> HealthDeclaration:
     """Record a self-declaration or today's check-in, then refresh the person's colour.
 
-    Every impossible value is reported at once, by field; nothing is stored then.
+    Every impossible value is reported at once, by field; nothing is stored then. The
+    same self-declaration sent again within ``DECLARATION_REPEAT_WINDOW`` is the one
+    already recorded; a second check-in the same day is refused (``health_checkin_daily``
+    answers with the first instead).
     """
     health_enabled_check()
+    health_person_check(person)
     now = now or timezone.now()
     today = timezone.localdate(now)
     birth = _birth_date(person)
@@ -173,7 +201,9 @@ def health_declaration_submit(
     }
     for index, stay in enumerate(stays[:STAYS_MAX]):
         prefix = f"stays.{index}"
-        if stay.region_code not in regions:
+        if not stay.region_code:
+            add(f"{prefix}.region", _("Give the region where you stayed."))
+        elif stay.region_code not in regions:
             add(
                 f"{prefix}.region",
                 _("There is no region with the code %(code)s.") % {"code": stay.region_code},
@@ -205,6 +235,18 @@ def health_declaration_submit(
     if errors:
         raise ValidationFailed(fields=errors)
 
+    symptoms = list(dict.fromkeys(symptoms))
+    if kind == HealthDeclaration.Kind.DECLARATION:
+        repeated = _declaration_repeated(
+            person,
+            now=now,
+            symptoms=symptoms,
+            symptoms_since=symptoms_since,
+            case_contact_on=case_contact_on,
+            stays=stays,
+        )
+        if repeated is not None:
+            return repeated
     if (
         kind == HealthDeclaration.Kind.CHECKIN
         and HealthDeclaration.objects.filter(
@@ -219,7 +261,7 @@ def health_declaration_submit(
                 kind=kind,
                 day=today,
                 declared_at=now,
-                symptoms=list(dict.fromkeys(symptoms)),
+                symptoms=symptoms,
                 symptoms_since=symptoms_since,
                 case_contact_on=case_contact_on,
             )
@@ -239,6 +281,67 @@ def health_declaration_submit(
     )
     _refresh_if_rules(person, now)
     return declaration
+
+
+def _declaration_repeated(
+    person: User,
+    *,
+    now: datetime.datetime,
+    symptoms: list[str],
+    symptoms_since: datetime.date | None,
+    case_contact_on: datetime.date | None,
+    stays: Sequence[StayIn],
+) -> HealthDeclaration | None:
+    """The person's self-declaration with exactly these answers made just before, if any."""
+    wanted = sorted(f"{stay.region_code} {stay.arrived_on} {stay.left_on}" for stay in stays)
+    recent = HealthDeclaration.objects.filter(
+        person=person,
+        kind=HealthDeclaration.Kind.DECLARATION,
+        declared_at__gt=now - DECLARATION_REPEAT_WINDOW,
+        declared_at__lte=now,
+        symptoms_since=symptoms_since,
+        case_contact_on=case_contact_on,
+    ).prefetch_related(Prefetch("stays", queryset=TravelStay.objects.select_related("region")))
+    for declaration in recent:
+        stored = sorted(
+            f"{stay.region.code} {stay.arrived_on} {stay.left_on}"
+            for stay in declaration.stays.all()
+        )
+        if sorted(declaration.symptoms) == sorted(symptoms) and stored == wanted:
+            return declaration
+    return None
+
+
+@transaction.atomic
+def health_checkin_daily(
+    *, person: User, symptoms: Sequence[str] = (), now: datetime.datetime | None = None
+) -> tuple[HealthDeclaration, bool]:
+    """Today's health check-in: recorded, or the one already made today (one a day).
+
+    Returns the check-in and whether it is new; the colour is refreshed with a new one.
+    """
+    health_enabled_check()
+    health_person_check(person)
+    now = now or timezone.now()
+    existing = health_checkin_on(person, timezone.localdate(now))
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                health_declaration_submit(
+                    person=person,
+                    kind=HealthDeclaration.Kind.CHECKIN,
+                    symptoms=symptoms,
+                    now=now,
+                ),
+                True,
+            )
+    except Conflict as exc:  # a check-in made at the same moment
+        existing = health_checkin_on(person, timezone.localdate(now))
+        if exc.code != "health_checkin_exists" or existing is None:
+            raise
+        return existing, False
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,6 +396,69 @@ def health_fact_record(
         recorded_at=now,
     )
     person = User.objects.filter(id_number=number).first()
+    if person is not None:
+        _refresh_if_rules(person, now)
+    return fact
+
+
+@transaction.atomic
+def health_fact_withdraw(
+    *,
+    fact: HealthFact,
+    reason: str,
+    department_code: str = "",
+    actor: User | None = None,
+    now: datetime.datetime | None = None,
+) -> HealthFact:
+    """The department that recorded a fact withdraws it (recorded in error, superseded).
+
+    The department is ``department_code`` (a department's feed) or, for a person, one of
+    the departments she is staff of; either way only the fact's own source department may
+    withdraw it. The fact stays, marked withdrawn from ``now``: colours computed before
+    keep showing what they used. The person's colour is refreshed at once.
+    """
+    health_enabled_check()
+    now = now or timezone.now()
+    code = department_code or fact.source_department
+    mine = code == fact.source_department
+    if actor is not None:
+        mine = (
+            mine
+            and StaffRole.objects.filter(
+                user=actor, department__code=code, department__is_active=True
+            ).exists()
+        )
+    elif not department_code:
+        mine = False
+    if not mine:
+        raise PermissionDenied(
+            _("Only the department that recorded a fact may withdraw it."),
+            code="health_fact_not_yours",
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.for_field("reason", _("Say why the fact is withdrawn."))
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed.for_field(
+            "reason", _("At most %(count)d characters.") % {"count": REASON_MAX}
+        )
+    fact = HealthFact.objects.select_for_update().get(pk=fact.pk)
+    if fact.withdrawn_at is not None:
+        raise Conflict(_("This fact has already been withdrawn."), code="health_fact_withdrawn")
+    fact.withdrawn_at = now
+    fact.save(update_fields=["withdrawn_at"])
+    audit_record(
+        actor=actor,
+        action="health.fact_withdraw",
+        target=fact,
+        detail={
+            "department": fact.source_department,
+            "kind": fact.kind,
+            "observed_on": fact.observed_on.isoformat(),
+            "reason": reason,
+        },
+    )
+    person = User.objects.filter(id_number=fact.id_number).first()
     if person is not None:
         _refresh_if_rules(person, now)
     return fact
@@ -490,8 +656,12 @@ def health_status_refresh(*, person: User, clock: datetime.datetime | None = Non
 
     A correction after an appeal stands until a rule fires on an input recorded after it.
     """
+    return _status_refresh(person, clock or timezone.now())[0]
+
+
+def _status_refresh(person: User, clock: datetime.datetime) -> tuple[HealthStatus, bool]:
+    """The person's colour at ``clock``, and whether it is a new row (a change)."""
     health_enabled_check()
-    clock = clock or timezone.now()
     # One refresh at a time per person: two would both see the old colour and both write.
     User.objects.select_for_update().filter(pk=person.pk).first()
     decision = health_colour_evaluate(person=person, clock=clock)
@@ -503,10 +673,10 @@ def health_status_refresh(*, person: User, clock: datetime.datetime | None = Non
             and decision.newest_input_at > latest.created_at
         )
         if not new_evidence:
-            return latest
+            return latest, False
     if latest is not None and latest.colour == decision.colour:
-        return latest
-    return HealthStatus.objects.create(
+        return latest, False
+    status = HealthStatus.objects.create(
         person=person,
         colour=decision.colour,
         source=HealthStatus.Source.RULES,
@@ -516,6 +686,52 @@ def health_status_refresh(*, person: User, clock: datetime.datetime | None = Non
         evaluated_at=clock,
         created_at=clock,
     )
+    return status, True
+
+
+@dataclass(frozen=True)
+class RefreshAllResult:
+    checked: int
+    changed: int
+    failed: int
+
+
+def health_status_refresh_all(
+    *, clock: datetime.datetime | None = None, batch_size: int = 500
+) -> RefreshAllResult:
+    """Recompute the colour of everyone whose colour could change with time.
+
+    That is anyone whose code is not green, or who has facts or declarations of the last
+    ``selectors.REFRESH_LOOKBACK_DAYS`` days: a yellow turns green after enough normal
+    check-ins, a risk-area arrival stops counting after 14 days. Run daily (``manage.py
+    health_status_refresh``). Each person is refreshed in a transaction of her own, so one
+    failure (logged by account id, counted) neither stops the run nor undoes the others.
+    """
+    health_enabled_check()
+    clock = clock or timezone.now()
+    if rule_set_active() is None:
+        raise Conflict(
+            _("No health-code rule set is active: load or activate one first."),
+            code="health_no_active_rule_set",
+        )
+    checked = changed = failed = 0
+    last_pk = 0
+    while True:
+        batch = list(health_refresh_candidates(clock=clock, after_pk=last_pk, limit=batch_size))
+        if not batch:
+            break
+        for person in batch:
+            checked += 1
+            try:
+                with transaction.atomic():
+                    _status, is_new = _status_refresh(person, clock)
+            except (YiwangError, rules.RuleError):
+                failed += 1
+                logger.exception("Health colour refresh failed for account %s", person.pk)
+                continue
+            changed += int(is_new)
+        last_pk = batch[-1].pk
+    return RefreshAllResult(checked=checked, changed=changed, failed=failed)
 
 
 # ---------------------------------------------------------------------------------------
@@ -526,8 +742,12 @@ def health_status_refresh(*, person: User, clock: datetime.datetime | None = Non
 def health_appeal_submit(
     *, person: User, reason: str, now: datetime.datetime | None = None
 ) -> HealthAppeal:
-    """The person appeals the current colour of her code."""
+    """The person appeals the current colour of her code.
+
+    The same appeal sent again while it is open is the one already recorded.
+    """
     health_enabled_check()
+    health_person_check(person)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed.for_field("reason", _("Say why the colour is wrong."))
@@ -540,7 +760,12 @@ def health_appeal_submit(
         raise Conflict(_("Your code has no colour to appeal yet."), code="health_no_status")
     if current.colour == Colour.GREEN:
         raise Conflict(_("A green code needs no appeal."), code="health_appeal_green")
-    if HealthAppeal.objects.filter(person=person, status=HealthAppeal.Status.OPEN).exists():
+    open_appeal = HealthAppeal.objects.filter(
+        person=person, status=HealthAppeal.Status.OPEN
+    ).first()
+    if open_appeal is not None:
+        if open_appeal.reason == reason and open_appeal.status_appealed_id == current.pk:
+            return open_appeal
         raise Conflict(_("Your earlier appeal is still being handled."), code="health_appeal_open")
     return HealthAppeal.objects.create(
         person=person,
@@ -561,12 +786,15 @@ def health_appeal_resolve(
     outcome: str,
     comment: str,
     colour: str | None = None,
+    set_aside: Sequence[str] | None = None,
     now: datetime.datetime | None = None,
 ) -> HealthAppeal:
     """Health staff uphold the colour, or correct it to a less severe one.
 
     A correction is a new colour in the history; the facts and declarations behind the
-    appealed colour are set aside from then on. Either way an audit entry is written.
+    appealed colour named in ``set_aside`` (all of them when None) are set aside from then
+    on. Any health department's staff may resolve any appeal: a person appeals wherever
+    she is. Either way an audit entry is written.
     """
     health_enabled_check()
     now = now or timezone.now()
@@ -590,6 +818,26 @@ def health_appeal_resolve(
     appealed = appeal.status_appealed
     if outcome == "uphold" and colour is not None:
         errors["colour"] = [_("Give a colour only when correcting it.")]
+    if outcome == "uphold" and set_aside:
+        errors["set_aside"] = [_("Set inputs aside only when correcting the colour.")]
+    available = [
+        str(item["ref"])
+        for item in appealed.inputs
+        if str(item.get("ref", "")).startswith(("fact:", "declaration:"))
+    ]
+    if outcome == "correct" and set_aside is not None:
+        unknown = [ref for ref in set_aside if ref not in available]
+        if unknown:
+            errors["set_aside"] = [
+                _("%(refs)s did not decide the appealed colour.") % {"refs": ", ".join(unknown)}
+            ]
+        elif available and not set_aside:
+            errors["set_aside"] = [
+                _(
+                    "Set aside at least one fact or declaration, or the rules give the "
+                    "same colour again at the next check-in."
+                )
+            ]
     if outcome == "correct":
         if colour not in Colour.values:
             errors["colour"] = [_("Choose green, yellow or red.")]
@@ -618,11 +866,7 @@ def health_appeal_resolve(
     appeal.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_comment"])
     detail: dict[str, Any] = {"outcome": outcome, "colour_appealed": appealed.colour}
     if outcome == "correct" and colour is not None:
-        set_aside = [
-            item["ref"]
-            for item in appealed.inputs
-            if str(item.get("ref", "")).startswith(("fact:", "declaration:"))
-        ]
+        set_aside = available if set_aside is None else list(dict.fromkeys(set_aside))
         correction = HealthStatus.objects.create(
             person=appeal.person,
             colour=colour,
@@ -640,13 +884,58 @@ def health_appeal_resolve(
     return appeal
 
 
+def health_staff_check(staff: User) -> None:
+    if not user_is_health_staff(staff):
+        raise PermissionDenied(
+            _("Only staff of a health department may handle appeals."), code="not_health_staff"
+        )
+
+
+@transaction.atomic
+def health_appeal_read(*, staff: User, appeal_id: int) -> HealthAppeal:
+    """Health staff open one appeal, with the person's colour and its inputs: audited."""
+    health_enabled_check()
+    health_staff_check(staff)
+    appeal = health_appeal_get(appeal_id)
+    if appeal is None:
+        raise NotFound(_("There is no such appeal."), code="health_appeal_not_found")
+    audit_record(
+        actor=staff,
+        action="health.appeal_read",
+        target=appeal,
+        detail={"person": appeal.person_id, "status": appeal.status},
+    )
+    return appeal
+
+
+@transaction.atomic
+def health_appeals_list_read(
+    *, staff: User, appeals: Sequence[HealthAppeal], resolved: bool
+) -> Sequence[HealthAppeal]:
+    """Health staff look at a list of appeals (masked names, colours, reasons): audited,
+    naming the appeals they saw."""
+    health_enabled_check()
+    health_staff_check(staff)
+    audit_record(
+        actor=staff,
+        action="health.appeals_list",
+        object_type="health.healthappeal",
+        detail={
+            "list": "resolved" if resolved else "open",
+            "appeals": [appeal.pk for appeal in appeals],
+        },
+    )
+    return appeals
+
+
 # ---------------------------------------------------------------------------------------
 # Switching the module off
 
 
 @transaction.atomic
 def health_data_purge(*, actor: User | None = None) -> dict[str, int]:
-    """Delete every person's health data: appeals, colours, declarations, facts.
+    """Delete every person's health data: appeals, colours, declarations, facts, venues,
+    check-ins and contact traces.
 
     Rule sets and risk areas are not personal and stay. Refused while the module is on.
     """
@@ -660,8 +949,15 @@ def health_data_purge(*, actor: User | None = None) -> dict[str, int]:
         "statuses": HealthStatus.objects.count(),
         "declarations": HealthDeclaration.objects.count(),
         "facts": HealthFact.objects.count(),
+        "contact_traces": ContactTrace.objects.count(),
+        "checkins": VenueCheckin.objects.count(),
+        "venues": Venue.objects.count(),
     }
-    # Appeals and colours point at each other: break the links, then delete each table.
+    # Traces point at facts, appeals and colours at each other: children first.
+    ContactCandidate.objects.all().delete()
+    ContactTrace.objects.all().delete()
+    VenueCheckin.objects.all().delete()
+    Venue.objects.all().delete()
     HealthStatus.objects.update(appeal=None)
     HealthAppeal.objects.all().delete()
     HealthStatus.objects.all().delete()

@@ -72,8 +72,13 @@ def test_the_version_keeps_what_the_department_reads_with_names_for_the_applican
     assert ConsumerSystem.objects.filter(
         department__code="330106-GA", code=WORKBENCH_SYSTEM
     ).exists()
-    # Items that read nothing register nothing.
-    assert not ConsumerSystem.objects.filter(department__code="330106-WJ").exists()
+    # Items that read nothing register nothing: the health bureau's item reads nothing, so
+    # its workbench holds only the catalogue's standing grants for contact tracing.
+    health = ConsumerSystem.objects.get(department__code="330106-WJ", code=WORKBENCH_SYSTEM)
+    assert sorted(health.grants.values_list("resource__code", flat=True)) == [
+        "transport-manifest",
+        "transport-trips",
+    ]
 
 
 def test_an_unknown_resource_an_unknown_field_and_a_repeated_resource_are_named(
@@ -131,7 +136,7 @@ def test_resources_of_the_catalogue_folders_own_file_are_known_before_they_are_l
     result = catalog_load(root=catalog_root)
 
     assert result.data_resources is not None
-    assert result.data_resources.resources == 8
+    assert result.data_resources.resources == 11
     snapshot = ServiceItem.objects.get(code="330106-GA-0001").current_version.snapshot
     assert snapshot["data_reads"][0]["name"] == "户籍登记信息"
 

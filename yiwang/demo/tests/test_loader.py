@@ -60,7 +60,11 @@ def _snapshot() -> dict[str, object]:
 
 
 def test_demo_load_creates_each_persona_at_its_level_with_the_registry_name_and_id(loaded):
-    assert User.objects.count() == len(PERSONAS) == 22
+    # Besides the personas: the health-code scenario's synthetic app users, who cannot log in.
+    synthetic = User.objects.filter(phone__startswith="1390000")
+    assert synthetic.count() == 16
+    assert not any(user.has_usable_password() for user in synthetic)
+    assert User.objects.count() - synthetic.count() == len(PERSONAS) == 22
     for persona in PERSONAS:
         user = _user(persona.key)
         assert user.assurance_level == persona.level, persona.key
@@ -270,6 +274,9 @@ def test_each_workbench_may_read_what_its_items_declare_and_one_request_waits(lo
         "330106-RS": {"social-insurance"},
         "330106-YB": {"birth-medical-record", "medical-insurance", "social-insurance"},
         "330100-GJJ": {"housing-fund", "social-insurance"},
+        # Contact tracing (流调) reads the transport registry.
+        "330100-WJ": {"transport-manifest", "transport-trips"},
+        "330106-WJ": {"transport-manifest", "transport-trips"},
     }
     household = granted.get(
         consumer__department__code="330106-GA", resource__code="household-register"

@@ -26,7 +26,7 @@ def test_the_catalogue_lists_resources_with_fields_and_service_ids(data_exchange
     listed = client.get("/api/v1/exchange/resources").json()
     one = client.get("/api/v1/exchange/resources/birth-medical-record").json()
 
-    assert len(listed) == 8
+    assert len(listed) == 11
     assert one["service_id"] == "CN-ZJ/GOV/330100-WJ/registry/birth-medical-record"
     assert one["requires_consent"] is True
     assert {f["name"]: f["sensitivity"] for f in one["fields"]}["mother_id_number"] == 4

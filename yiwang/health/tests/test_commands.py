@@ -60,6 +60,7 @@ def test_purge_command_deletes_once_switched_off(db: None, settings: Any) -> Non
         source_registry="r",
     )
     assert run("health_data_purge") == (
-        "Deleted: 0 appeals, 0 statuses, 0 declarations, 1 facts.\n"
+        "Deleted: 0 appeals, 0 statuses, 0 declarations, 1 facts, 0 contact traces, "
+        "0 checkins, 0 venues.\n"
     )
     assert HealthFact.objects.count() == 0

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from yiwang.core.errors import Conflict, PermissionDenied, ValidationFailed
-from yiwang.core.models import AuditEntry
+from yiwang.core.errors import Conflict, PermissionDenied, ServiceUnavailable, ValidationFailed
+from yiwang.core.models import AuditEntry, Region
 from yiwang.health.models import (
+    ContactCandidate,
+    ContactTrace,
     HealthAppeal,
     HealthDeclaration,
     HealthFact,
@@ -20,23 +24,39 @@ from yiwang.health.models import (
     RiskArea,
     RuleSet,
     TravelStay,
+    Venue,
+    VenueCheckin,
 )
-from yiwang.health.selectors import health_colour_evaluate, health_status_current
+from yiwang.health.selectors import (
+    health_colour_evaluate,
+    health_refresh_candidates,
+    health_status_current,
+)
 from yiwang.health.services import (
+    RefreshAllResult,
     StayIn,
     health_appeal_resolve,
     health_appeal_submit,
+    health_checkin_daily,
     health_data_purge,
     health_declaration_submit,
     health_fact_record,
+    health_fact_withdraw,
     health_rules_load,
     health_status_refresh,
+    health_status_refresh_all,
     risk_area_declare,
     rule_set_activate,
     rule_set_create,
 )
 from yiwang.health.tests.conftest import DEFAULT_RULES, at, day
-from yiwang.identity.tests.factories import VerifiedUserFactory
+from yiwang.identity.models import Department
+from yiwang.identity.tests.factories import (
+    DepartmentFactory,
+    StaffRoleFactory,
+    UserFactory,
+    VerifiedUserFactory,
+)
 
 DEFINITION = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
 
@@ -143,9 +163,9 @@ def test_a_possible_declaration_is_stored_with_its_stays(person: Any) -> None:
 
 def test_declaring_while_switched_off_is_refused(person: Any, settings: Any) -> None:
     settings.HEALTH_EMERGENCY_ENABLED = False
-    with pytest.raises(Conflict) as raised:
+    with pytest.raises(ServiceUnavailable) as raised:
         health_declaration_submit(person=person, kind="checkin", now=at("2022-04-20"))
-    assert raised.value.code == "health_disabled"
+    assert (raised.value.code, raised.value.status) == ("health_disabled", 503)
     assert HealthDeclaration.objects.count() == 0
 
 
@@ -527,13 +547,358 @@ def test_purge_deletes_the_personal_data_once_switched_off(
         now=at("2022-04-19", 15),
     )
     risk_area_declare(actor=None, region_code="330106", level="high", valid_from=day("2022-04-01"))
+    venue = Venue.objects.create(
+        code="purge-test-venue",
+        name="西溪湿地游客中心",
+        kind=Venue.Kind.VENUE,
+        region=Region.objects.get(code="330106"),
+        address="杭州市西湖区天目山路518号",
+        registered_by=health_staff,
+        contact_phone="13900001111",
+    )
+    checkin = VenueCheckin.objects.create(
+        venue=venue, person=red_person, checked_in_at=at("2022-04-17", 14)
+    )
+    trace = ContactTrace.objects.create(
+        department=Department.objects.get(code="330100-WJ"),
+        case_id_number=red_person.id_number,
+        window_from=at("2022-04-14"),
+        window_until=at("2022-04-18"),
+        margin_minutes=30,
+        stay_minutes=60,
+        started_by=health_staff,
+    )
+    ContactCandidate.objects.create(
+        trace=trace,
+        id_number=red_person.id_number,
+        matches=[{"kind": "venue", "venue": venue.pk, "at": checkin.checked_in_at.isoformat()}],
+        first_contact_on=day("2022-04-17"),
+    )
     settings.HEALTH_EMERGENCY_ENABLED = False
     counts = health_data_purge()
-    assert counts == {"appeals": 1, "statuses": 2, "declarations": 1, "facts": 1}
+    assert counts == {
+        "appeals": 1,
+        "statuses": 2,
+        "declarations": 1,
+        "facts": 1,
+        "contact_traces": 1,
+        "checkins": 1,
+        "venues": 1,
+    }
     assert [
         model.objects.count()
-        for model in (HealthAppeal, HealthStatus, HealthDeclaration, TravelStay, HealthFact)
-    ] == [0, 0, 0, 0, 0]
+        for model in (
+            HealthAppeal,
+            HealthStatus,
+            HealthDeclaration,
+            TravelStay,
+            HealthFact,
+            ContactTrace,
+            ContactCandidate,
+            VenueCheckin,
+            Venue,
+        )
+    ] == [0, 0, 0, 0, 0, 0, 0, 0, 0]
     # Not personal: the rules and risk areas stay.
     assert (RuleSet.objects.count(), RiskArea.objects.count()) == (1, 1)
     assert AuditEntry.objects.get(action="health.purge").detail == counts
+
+
+# Daily check-ins, repeats and verification ------------------------------------------
+
+
+def test_a_second_daily_checkin_the_same_day_is_the_first(
+    person: Any, default_rules: RuleSet
+) -> None:
+    first, created = health_checkin_daily(person=person, now=at("2022-04-20", 7))
+    assert created is True
+    again, created = health_checkin_daily(
+        person=person, symptoms=["fever"], now=at("2022-04-20", 20)
+    )
+    assert (again, created) == (first, False)
+    assert list(HealthDeclaration.objects.values_list("symptoms", flat=True)) == [[]]
+    _next_day, created = health_checkin_daily(person=person, now=at("2022-04-21", 7))
+    assert created is True
+
+
+def test_the_same_declaration_again_within_ten_minutes_is_the_first(person: Any) -> None:
+    stays = [StayIn("330106", day("2022-04-18"), day("2022-04-19"))]
+    first = health_declaration_submit(
+        person=person, kind="declaration", stays=stays, now=at("2022-04-20", 9, 0)
+    )
+    again = health_declaration_submit(
+        person=person, kind="declaration", stays=stays, now=at("2022-04-20", 9, 9)
+    )
+    assert again == first
+    other = health_declaration_submit(
+        person=person,
+        kind="declaration",
+        symptoms=["cough"],
+        stays=stays,
+        now=at("2022-04-20", 9, 9),
+    )
+    later = health_declaration_submit(
+        person=person, kind="declaration", stays=stays, now=at("2022-04-20", 9, 11)
+    )
+    assert len({first.pk, other.pk, later.pk}) == 3
+    assert HealthDeclaration.objects.count() == 3
+
+
+def test_an_unverified_person_cannot_declare_or_appeal(db: None) -> None:
+    unverified = UserFactory()
+    for attempt in (
+        lambda: health_declaration_submit(person=unverified, kind="declaration"),
+        lambda: health_checkin_daily(person=unverified),
+        lambda: health_appeal_submit(person=unverified, reason="x"),
+    ):
+        with pytest.raises(PermissionDenied) as raised:
+            attempt()
+        assert raised.value.code == "health_not_verified"
+    assert HealthDeclaration.objects.count() == 0
+
+
+def test_the_same_appeal_again_is_the_open_one(red_person: Any) -> None:
+    first = health_appeal_submit(person=red_person, reason="不是我", now=at("2022-04-19"))
+    assert health_appeal_submit(person=red_person, reason=" 不是我 ") == first
+    assert HealthAppeal.objects.count() == 1
+
+
+def test_a_correction_sets_aside_only_the_inputs_named(red_person: Any, health_staff: Any) -> None:
+    health_fact_record(
+        id_number=red_person.id_number,
+        kind="suspected_case",
+        observed_on=day("2022-04-18"),
+        source_department="330100-WJ",
+        source_registry="传染病报告系统",
+        now=at("2022-04-18", 10),
+    )
+    appealed = health_status_current(red_person)
+    refs = [item["ref"] for item in appealed.inputs]
+    appeal = health_appeal_submit(person=red_person, reason="错误", now=at("2022-04-19"))
+    with pytest.raises(ValidationFailed) as raised:
+        health_appeal_resolve(
+            appeal=appeal,
+            staff=health_staff,
+            outcome="correct",
+            colour="green",
+            set_aside=["fact:999999"],
+            comment="x",
+        )
+    assert fields_of(raised) == {"set_aside": ["fact:999999 did not decide the appealed colour."]}
+    with pytest.raises(ValidationFailed) as raised:
+        health_appeal_resolve(
+            appeal=appeal, staff=health_staff, outcome="uphold", set_aside=refs, comment="x"
+        )
+    assert fields_of(raised) == {"set_aside": ["Set inputs aside only when correcting the colour."]}
+    health_appeal_resolve(
+        appeal=appeal,
+        staff=health_staff,
+        outcome="correct",
+        colour="yellow",
+        set_aside=refs[:1],
+        comment="部分核实",
+        now=at("2022-04-19", 15),
+    )
+    current = health_status_current(red_person)
+    assert (current.colour, current.set_aside) == ("yellow", refs[:1])
+    entry = AuditEntry.objects.get(action="health.appeal_correct")
+    assert entry.detail["set_aside"] == refs[:1]
+
+
+# Withdrawing a fact --------------------------------------------------------------------
+
+
+def test_the_recording_department_withdraws_a_fact_and_the_colour_follows(
+    red_person: Any, health_staff: Any
+) -> None:
+    fact = HealthFact.objects.get()
+    withdrawn = health_fact_withdraw(
+        fact=fact, actor=health_staff, reason="录入错误", now=at("2022-04-19", 10)
+    )
+    assert withdrawn.withdrawn_at == at("2022-04-19", 10)
+    current = health_status_current(red_person)
+    assert (current.colour, current.rule_id) == ("green", "default")
+    entry = AuditEntry.objects.get(action="health.fact_withdraw")
+    assert (entry.actor_id, entry.object_id, entry.detail) == (
+        health_staff.pk,
+        str(fact.pk),
+        {
+            "department": "330100-WJ",
+            "kind": "close_contact",
+            "observed_on": "2022-04-18",
+            "reason": "录入错误",
+        },
+    )
+    # The red colour before keeps the fact it used.
+    assert HealthStatus.objects.filter(colour="red", inputs__0__ref=f"fact:{fact.pk}").exists()
+    with pytest.raises(Conflict) as raised:
+        health_fact_withdraw(fact=fact, actor=health_staff, reason="again")
+    assert raised.value.code == "health_fact_withdrawn"
+    assert AuditEntry.objects.filter(action="health.fact_withdraw").count() == 1
+
+
+def test_a_feed_withdraws_by_its_department_code(red_person: Any) -> None:
+    fact = HealthFact.objects.get()
+    health_fact_withdraw(
+        fact=fact, department_code="330100-WJ", reason="重复上报", now=at("2022-04-19")
+    )
+    entry = AuditEntry.objects.get(action="health.fact_withdraw")
+    assert entry.actor_id is None
+    assert health_status_current(red_person).colour == "green"
+
+
+def test_only_the_recording_department_may_withdraw_a_fact(red_person: Any) -> None:
+    fact = HealthFact.objects.get()
+    other_department = DepartmentFactory(code="330100-GA", kind="public_security")
+    other_staff = StaffRoleFactory(department=other_department).user
+    attempts = [
+        {"actor": other_staff},
+        {"actor": other_staff, "department_code": "330100-WJ"},
+        {"department_code": "330100-GA"},
+        {},
+    ]
+    for arguments in attempts:
+        with pytest.raises(PermissionDenied) as raised:
+            health_fact_withdraw(fact=fact, reason="x", **arguments)
+        assert raised.value.code == "health_fact_not_yours"
+    fact.refresh_from_db()
+    assert fact.withdrawn_at is None
+    assert health_status_current(red_person).colour == "red"
+
+
+def test_a_withdrawal_needs_a_reason(red_person: Any) -> None:
+    fact = HealthFact.objects.get()
+    with pytest.raises(ValidationFailed) as raised:
+        health_fact_withdraw(fact=fact, department_code="330100-WJ", reason="  ")
+    assert fields_of(raised) == {"reason": ["Say why the fact is withdrawn."]}
+    fact.refresh_from_db()
+    assert fact.withdrawn_at is None
+
+
+def test_a_fact_about_someone_without_an_account_is_withdrawn_without_a_colour(
+    default_rules: RuleSet, health_department: Any
+) -> None:
+    fact = health_fact_record(
+        id_number="11010519491231002X",
+        kind="close_contact",
+        observed_on=day("2022-04-18"),
+        source_department="330100-WJ",
+        source_registry="流调系统",
+        now=at("2022-04-18"),
+    )
+    health_fact_withdraw(fact=fact, department_code="330100-WJ", reason="x")
+    assert HealthStatus.objects.count() == 0
+
+
+# Refreshing the colours that change with time ------------------------------------------
+
+
+def test_a_yellow_code_turns_green_by_the_daily_refresh_after_enough_checkins(
+    person: Any, default_rules: RuleSet
+) -> None:
+    health_declaration_submit(
+        person=person,
+        kind="declaration",
+        symptoms=["fever"],
+        symptoms_since=day("2022-04-10"),
+        now=at("2022-04-10"),
+    )
+    assert health_status_current(person).colour == "yellow"
+    # Seven normal check-ins that arrived without a refresh (an outage, a bulk import).
+    for offset in range(1, 8):
+        HealthDeclaration.objects.create(
+            person=person,
+            kind="checkin",
+            day=day(f"2022-04-{10 + offset}"),
+            declared_at=at(f"2022-04-{10 + offset}", 7),
+        )
+    assert health_status_refresh_all(clock=at("2022-04-16", 23)) == RefreshAllResult(
+        checked=1, changed=0, failed=0
+    )
+    assert health_status_current(person).colour == "yellow"
+    result = health_status_refresh_all(clock=at("2022-04-18", 0, 30))
+    assert result == RefreshAllResult(checked=1, changed=1, failed=0)
+    current = health_status_current(person)
+    assert (current.colour, current.rule_id, current.evaluated_at) == (
+        "green",
+        "default",
+        at("2022-04-18", 0, 30),
+    )
+    assert health_status_refresh_all(clock=at("2022-04-18", 0, 40)).changed == 0
+
+
+def test_a_risk_area_arrival_stops_counting_after_14_days_by_the_refresh(
+    person: Any, default_rules: RuleSet, health_department: Any
+) -> None:
+    health_fact_record(
+        id_number=person.id_number,
+        kind="risk_area_arrival",
+        observed_on=day("2022-04-01"),
+        source_department="330100-WJ",
+        source_registry="交通卡口",
+        now=at("2022-04-01"),
+    )
+    assert health_status_current(person).colour == "yellow"
+    assert health_status_refresh_all(clock=at("2022-04-14")).changed == 0
+    assert health_status_refresh_all(clock=at("2022-04-15")).changed == 1
+    assert health_status_current(person).colour == "green"
+
+
+def test_the_refresh_reads_only_people_whose_colour_can_change(
+    person: Any, default_rules: RuleSet, health_department: Any
+) -> None:
+    red = VerifiedUserFactory()
+    health_fact_record(
+        id_number=red.id_number,
+        kind="confirmed_case",
+        observed_on=day("2022-03-01"),
+        source_department="330100-WJ",
+        source_registry="传染病报告系统",
+        now=at("2022-03-01"),
+    )
+    old_green = VerifiedUserFactory()
+    health_declaration_submit(person=old_green, kind="checkin", now=at("2022-01-01"))
+    recent = VerifiedUserFactory()
+    health_declaration_submit(person=recent, kind="checkin", now=at("2022-04-01"))
+    VerifiedUserFactory()  # never declared anything
+    candidates = list(health_refresh_candidates(clock=at("2022-04-20")))
+    assert candidates == sorted([red, recent], key=lambda user: user.pk)
+    # In pages: two people, one at a time.
+    result = health_status_refresh_all(clock=at("2022-04-20"), batch_size=1)
+    assert result == RefreshAllResult(checked=2, changed=0, failed=0)
+
+
+def test_the_refresh_is_refused_without_an_active_rule_set_or_when_switched_off(
+    db: None, settings: Any
+) -> None:
+    with pytest.raises(Conflict) as raised:
+        health_status_refresh_all()
+    assert raised.value.code == "health_no_active_rule_set"
+    settings.HEALTH_EMERGENCY_ENABLED = False
+    with pytest.raises(ServiceUnavailable):
+        health_status_refresh_all()
+
+
+def test_the_refresh_command_prints_its_counts(
+    person: Any, default_rules: RuleSet, health_department: Any
+) -> None:
+    health_fact_record(
+        id_number=person.id_number,
+        kind="risk_area_arrival",
+        observed_on=day("2022-04-10"),
+        source_department="330100-WJ",
+        source_registry="交通卡口",
+        now=at("2022-04-10"),
+    )
+    out = StringIO()
+    call_command("health_status_refresh", "--at", "2022-04-30T00:30:00+08:00", stdout=out)
+    assert out.getvalue() == "Checked 1, changed 1, failed 0.\n"
+    assert health_status_current(person).colour == "green"
+    with pytest.raises(CommandError, match="--at needs a time zone offset"):
+        call_command("health_status_refresh", "--at", "2022-04-30T00:30:00")
+
+
+def test_the_refresh_command_fails_when_switched_off(db: None, settings: Any) -> None:
+    settings.HEALTH_EMERGENCY_ENABLED = False
+    with pytest.raises(CommandError, match=r"Health codes are switched off\."):
+        call_command("health_status_refresh")

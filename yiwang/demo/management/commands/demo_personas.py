@@ -6,7 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from yiwang.demo.guide import DEFAULT_BASE_URL, claimed_id_numbers, personas_guide, urls_guide
+from yiwang.demo.guide import (
+    DEFAULT_BASE_URL,
+    claimed_id_numbers,
+    health_case,
+    personas_guide,
+    urls_guide,
+)
 
 
 class Command(BaseCommand):
@@ -18,6 +24,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write(personas_guide(claimed_id_numbers=claimed_id_numbers()))
+        self.stdout.write(
+            personas_guide(claimed_id_numbers=claimed_id_numbers(), health_case=health_case())
+        )
         self.stdout.write("")
         self.stdout.write(urls_guide(options["base_url"].rstrip("/")))

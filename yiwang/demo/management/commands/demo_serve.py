@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from yiwang.demo.guide import claimed_id_numbers, personas_guide, urls_guide
+from yiwang.demo.guide import claimed_id_numbers, health_case, personas_guide, urls_guide
 from yiwang.demo.personas import PERSONAS
 from yiwang.demo.serve import base_url, child_environment, children_run, serve_commands
 
@@ -33,7 +33,9 @@ class Command(BaseCommand):
         if not 0 < port < 65536:
             raise CommandError(f"--port must be 1–65535, got {port}")
         self._warn_if_not_loaded()
-        self.stdout.write(personas_guide(claimed_id_numbers=claimed_id_numbers()))
+        self.stdout.write(
+            personas_guide(claimed_id_numbers=claimed_id_numbers(), health_case=health_case())
+        )
         self.stdout.write("")
         self.stdout.write(urls_guide(base_url(host, port)))
         self.stdout.write("")

@@ -12,8 +12,9 @@ from yiwang.health.services import health_data_purge
 
 class Command(BaseCommand):
     help = (
-        "Delete every appeal, colour, declaration and fact of the health-code module. "
-        "Refused while HEALTH_EMERGENCY_ENABLED is on. Rule sets and risk areas stay."
+        "Delete every appeal, colour, declaration, fact, venue, check-in and contact trace of "
+        "the health-code module. Refused while HEALTH_EMERGENCY_ENABLED is on. Rule sets "
+        "and risk areas stay."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -22,5 +23,7 @@ class Command(BaseCommand):
         except Conflict as exc:
             raise CommandError(str(exc.message)) from exc
         self.stdout.write(
-            "Deleted: " + ", ".join(f"{count} {name}" for name, count in counts.items()) + "."
+            "Deleted: "
+            + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
+            + "."
         )
