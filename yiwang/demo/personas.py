@@ -262,9 +262,10 @@ PERSONAS: tuple[Persona, ...] = (
             household_address="浙江省杭州市拱墅区朝晖街道梅枫花园12幢3单元402室",
         ),
         level=AssuranceLevel.L2,
-        try_zh="办事服务 → 职工正常退休（职）申请；（后续版本）退休“一件事”",
-        try_en="Apply for 职工正常退休（职）申请 (in work since 1986); "
-        "(coming) the retirement life event",
+        try_zh="办事服务 → 职工正常退休（职）申请；"
+        "健康码：申报去过风险地区后为黄码，可每日打卡或申诉",
+        try_en="Apply for 职工正常退休（职）申请 (in work since 1986); health code: yellow "
+        "after declaring a stay in a risk area; check in daily or appeal",
     ),
     Persona(
         key="bereaved_child",
@@ -484,7 +485,10 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         XIHU_HEALTH,
         _REVIEWER,
-        *_REVIEWER_TRY,
+        "审查已受理的办件；健康码工作台 → 密接排查："
+        "为今日确诊病例发起排查并审核密接人员（病例身份证号见下）",
+        "Review accepted applications; 健康码工作台 → 密接排查: trace today's confirmed case "
+        "and review the people found (the case's ID number is printed below)",
     ),
     _staff(
         "wj_approver",
