@@ -615,8 +615,8 @@ def _postgres(command: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def postgres_database(keep: bool) -> Iterator[str]:
-    """A fresh benchmark database on the throwaway server; yields its DATABASE_URL."""
+def postgres_database(keep: bool, name: str = BENCH_DATABASE) -> Iterator[str]:
+    """A fresh benchmark database ``name`` on the throwaway server; yields its DATABASE_URL."""
     import psycopg
 
     started_here = _postgres("status").returncode != 0
@@ -632,10 +632,10 @@ def postgres_database(keep: bool) -> Iterator[str]:
             raise SystemExit(f"scripts/postgres.sh url failed:\n{result.stderr}")
         admin_url = result.stdout.strip()
         parts = urlsplit(admin_url)
-        bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+        bench_url = urlunsplit(parts._replace(path=f"/{name}"))
         with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
         yield bench_url
     finally:
         from django.db import connections
@@ -644,7 +644,7 @@ def postgres_database(keep: bool) -> Iterator[str]:
             connections.close_all()
         if admin_url and not keep:
             with suppress(Exception), psycopg.connect(admin_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if started_here:
             _postgres("stop")
             print("stopped PostgreSQL (it was not running before)", flush=True)

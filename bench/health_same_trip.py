@@ -44,20 +44,20 @@ import math
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.applications_throughput import postgres_database  # noqa: E402
 
 BENCH_DATABASE = "yiwang_bench_tracing"
 SCHEMA = "bench"
@@ -327,52 +327,7 @@ def smoke_run(scale: Scale) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# PostgreSQL at scale
-
-
-def _postgres(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
-        ["bash", str(ROOT / "scripts" / "postgres.sh"), command],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@contextmanager
-def postgres_database(keep: bool) -> Iterator[str]:
-    """A fresh benchmark database on the throwaway server; yields its URL."""
-    import psycopg
-
-    started_here = _postgres("status").returncode != 0
-    if started_here:
-        print("starting PostgreSQL (scripts/postgres.sh start) …", flush=True)
-        result = _postgres("start")
-        if result.returncode != 0:
-            raise SystemExit(f"scripts/postgres.sh start failed:\n{result.stderr}")
-    admin_url = ""
-    try:
-        result = _postgres("url")
-        if result.returncode != 0:
-            raise SystemExit(f"scripts/postgres.sh url failed:\n{result.stderr}")
-        admin_url = result.stdout.strip()
-        bench_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{BENCH_DATABASE}"))
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        yield bench_url
-    finally:
-        from django.db import connections
-
-        with suppress(Exception):
-            connections.close_all()
-        if admin_url and not keep:
-            with suppress(Exception), psycopg.connect(admin_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        if started_here:
-            _postgres("stop")
-            print("stopped PostgreSQL (it was not running before)", flush=True)
+# PostgreSQL at scale (the server and a fresh database: bench.applications_throughput)
 
 
 def _execute(sql: str, params: Sequence[Any] = ()) -> float:
@@ -575,7 +530,7 @@ def sizes() -> dict[str, Any]:
 
 
 def postgres_run(scale: Scale, keep: bool) -> dict[str, Any]:
-    with postgres_database(keep) as url:
+    with postgres_database(keep, BENCH_DATABASE) as url:
         os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         import django
