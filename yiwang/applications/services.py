@@ -374,7 +374,7 @@ def application_draft_create(
                 to_status=Status.DRAFT,
                 acting_as=acting_as,
             )
-            _certificates_attach(application)
+            _certificates_attach(application, applicant)
     except IntegrityError:
         # A concurrent request with the same key won the race: return its draft.
         return Application.objects.get(applicant=applicant, idempotency_key=idempotency_key)
@@ -495,32 +495,46 @@ def application_material_remove(
 CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
 
 
-def _certificates_attach(application: Application) -> None:
+def _certificates_attach(application: Application, applicant: User | None = None) -> set[str]:
     """免提交: each material a valid certificate of the applicant (or of the organisation
     she applies for) proves is attached as that certificate; one that has since been
-    revoked or has expired is taken off again, so the material shows as missing."""
+    revoked or has expired is taken off again, so the material shows as missing.
+
+    A material she uploaded as a file stays as it is, so her certificates are looked up
+    only when some material could be proved by one. Returns the codes of the materials
+    provided now, uploaded or proved. ``applicant`` spares loading her again.
+    """
+    # The newest of each code (ordered here: an ORDER BY costs Django more to compile).
+    current = {
+        m.material_code: m
+        for m in sorted(
+            application.materials.filter(superseded_at__isnull=True).order_by(),
+            key=lambda m: m.pk,
+        )
+    }
     typed = {
         m["code"]: m["certificate_type"]
         for m in application.snapshot.get("materials", [])
         if m.get("certificate_type")
+        and (m["code"] not in current or current[m["code"]].certificate_ref)
     }
+    provided = set(current)
     if not typed:
-        return
-    holders = [application.applicant.id_number or ""]
+        return provided
+    if applicant is None or applicant.pk != application.applicant_id:
+        applicant = application.applicant
+    holders = [applicant.id_number or ""]
     if application.organisation is not None:
         holders.append(application.organisation.uscc)
     # Type code → her newest valid certificate: the one a material is proved by.
     valid = certificate_selectors.certificates_valid_of(holders, typed.values())
     valid_ids = {certificate.identifier for certificate in valid.values()}
-    current = {
-        m.material_code: m
-        for m in application.materials.filter(superseded_at__isnull=True).order_by("pk")
-    }
     for code, type_code in typed.items():
         attached = current.get(code)
-        if attached is not None and attached.certificate_ref not in valid_ids | {""}:
+        if attached is not None and attached.certificate_ref not in valid_ids:
             attached.superseded_at = timezone.now()
             attached.save(update_fields=["superseded_at"])
+            provided.discard(code)
             attached = None
         if attached is None and type_code in valid:
             certificate = valid[type_code]
@@ -531,8 +545,10 @@ def _certificates_attach(application: Application) -> None:
                 content_type=CERTIFICATE_CONTENT_TYPE,
                 certificate_ref=certificate.identifier,
                 supplement_round=application.supplement_requests.count(),
-                uploaded_by=application.applicant,
+                uploaded_by=applicant,
             )
+            provided.add(code)
+    return provided
 
 
 def application_certificates_refresh(*, applicant: User, application: Application) -> None:
@@ -545,12 +561,8 @@ def application_certificates_refresh(*, applicant: User, application: Applicatio
             _certificates_attach(application)
 
 
-def _missing_materials(application: Application) -> list[str]:
-    provided = set(
-        application.materials.filter(superseded_at__isnull=True)
-        .order_by()
-        .values_list("material_code", flat=True)
-    )
+def _missing_materials(application: Application, provided: set[str]) -> list[str]:
+    """The names of the required materials not among ``provided`` (material codes)."""
     return [
         m["name"]
         for m in application.snapshot.get("materials", [])
@@ -588,8 +600,7 @@ def application_submit(
             raise Conflict(_("This application can no longer be submitted."))
         version = application.version
         errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
-        _certificates_attach(application)
-        missing = _missing_materials(application)
+        missing = _missing_materials(application, _certificates_attach(application, applicant))
         if missing:
             errors.setdefault("materials", []).append(
                 _("Please provide: %(names)s.") % {"names": "、".join(missing)}

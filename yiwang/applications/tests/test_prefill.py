@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from yiwang.applications import services
@@ -227,6 +229,37 @@ def test_a_newer_certificate_replaces_the_older_one_and_an_upload_is_kept(
     }
     assert current == {"id-card": renewed.identifier, "lease-or-deed": deed.identifier, "photo": ""}
     assert ApplicationMaterial.objects.get(certificate_ref=id_card.identifier).superseded_at
+
+
+def test_files_she_uploaded_stay_and_her_certificates_are_then_not_read(permit_catalogue, resident):
+    application = draft(resident, **permit_form(resident))
+    for code in ("id-card", "lease-or-deed", "photo"):
+        services.application_material_upload(
+            applicant=resident, application=application, material_code=code, upload=pdf()
+        )
+    # A certificate issued after the uploads does not replace them.
+    certificate_services.certificate_issue(
+        certificate_type="CT-JMSFZ",
+        issuer=Department.objects.get(code="330106-GA"),
+        holder_kind="person",
+        holder_identifier=resident.id_number,
+        holder_name=resident.name,
+        data={"name": resident.name, "id_number": resident.id_number},
+        source="issue:2026",
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        services.application_submit(applicant=resident, application_id=application.pk)
+
+    assert not [q for q in queries.captured_queries if "certificates_certificate" in q["sql"]]
+    current = ApplicationMaterial.objects.filter(
+        application=application, superseded_at__isnull=True
+    )
+    assert sorted((m.material_code, m.certificate_ref, bool(m.file)) for m in current) == [
+        ("id-card", "", True),
+        ("lease-or-deed", "", True),
+        ("photo", "", True),
+    ]
 
 
 def test_staff_see_the_certificate_material_verified(permit_catalogue, resident, id_card, deed):
