@@ -504,19 +504,21 @@ def _certificates_attach(application: Application, applicant: User | None = None
     only when some material could be proved by one. Returns the codes of the materials
     provided now, uploaded or proved. ``applicant`` spares loading her again.
     """
-    # The newest of each code (ordered here: an ORDER BY costs Django more to compile).
+    # Code → (id, certificate) of the newest material of that code: plain rows, ordered
+    # here, since building models and compiling an ORDER BY cost Django more than the
+    # database spends on the query.
     current = {
-        m.material_code: m
-        for m in sorted(
-            application.materials.filter(superseded_at__isnull=True).order_by(),
-            key=lambda m: m.pk,
+        code: (pk, certificate_ref)
+        for pk, code, certificate_ref in sorted(
+            application.materials.filter(superseded_at__isnull=True)
+            .order_by()
+            .values_list("pk", "material_code", "certificate_ref")
         )
     }
     typed = {
         m["code"]: m["certificate_type"]
         for m in application.snapshot.get("materials", [])
-        if m.get("certificate_type")
-        and (m["code"] not in current or current[m["code"]].certificate_ref)
+        if m.get("certificate_type") and (m["code"] not in current or current[m["code"]][1])
     }
     provided = set(current)
     if not typed:
@@ -531,9 +533,8 @@ def _certificates_attach(application: Application, applicant: User | None = None
     valid_ids = {certificate.identifier for certificate in valid.values()}
     for code, type_code in typed.items():
         attached = current.get(code)
-        if attached is not None and attached.certificate_ref not in valid_ids:
-            attached.superseded_at = timezone.now()
-            attached.save(update_fields=["superseded_at"])
+        if attached is not None and attached[1] not in valid_ids:
+            ApplicationMaterial.objects.filter(pk=attached[0]).update(superseded_at=timezone.now())
             provided.discard(code)
             attached = None
         if attached is None and type_code in valid:
