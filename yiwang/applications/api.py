@@ -285,6 +285,23 @@ def application_material_upload(
     return Status(201, MaterialOut.from_orm(material))
 
 
+@router.post(
+    "/applications/{application_id}/materials/{material_code}/certificate",
+    response={201: MaterialOut, **ERRORS},
+    tags=["applications"],
+    summary="Prove a material by her e-certificate again, after she took it off (免提交)",
+)
+def application_certificate_use(
+    request: HttpRequest, application_id: int, material_code: str
+) -> Status[MaterialOut]:
+    material = services.application_certificate_use(
+        applicant=_me(request),
+        application=_mine_to_change(request, application_id),
+        material_code=material_code,
+    )
+    return Status(201, MaterialOut.from_orm(material))
+
+
 @router.delete(
     "/applications/{application_id}/materials/{material_id}",
     response={204: None, **ERRORS},

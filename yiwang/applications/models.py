@@ -159,7 +159,6 @@ class ApplicationMaterial(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
-    # When an e-certificate proves the material instead of a file (免提交).
     # 免提交: a material proved by the applicant's e-certificate (its GB/T 36904 identifier)
     # instead of a file.
     certificate_ref = models.CharField(max_length=100, blank=True)
@@ -167,6 +166,9 @@ class ApplicationMaterial(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by = models.ForeignKey("identity.User", on_delete=models.PROTECT, related_name="+")
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # She took this certificate off: her certificates no longer prove the material in this
+    # application until she asks for it again (she shares only what she chooses).
+    declined = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["application", "material_code", "uploaded_at"]

@@ -74,6 +74,8 @@ class MaterialOut(Schema):
     content_type: str
     size: int
     sha256: str
+    # 免提交: the identifier of the e-certificate that proves it, or "" for a file.
+    certificate_ref: str
     supplement_round: int
     uploaded_at: datetime.datetime
 

@@ -157,6 +157,15 @@ def application_for_applicant_update(user: User, application_id: int) -> Applica
     return Application.objects.filter(pk=application_id, applicant=user).first()
 
 
+def material_codes_declined(application: Application) -> set[str]:
+    """The materials whose e-certificate the applicant took off (免提交 declined)."""
+    return set(
+        ApplicationMaterial.objects.filter(application=application, declined=True)
+        .order_by()
+        .values_list("material_code", flat=True)
+    )
+
+
 def _staff_department_ids(user: User) -> list[int]:
     return list(
         StaffRole.objects.filter(user=user, department__is_active=True)

@@ -477,7 +477,7 @@ def _extension(content_type: str) -> str:
 
 def application_material_remove(
     *, applicant: User, application: Application, material_id: int
-) -> None:
+) -> ApplicationMaterial:
     applicant_may_act(application, applicant)
     with transaction.atomic():
         application = _lock(application)
@@ -489,7 +489,10 @@ def application_material_remove(
         ):
             raise Conflict(_("Materials already submitted cannot be removed."))
         material.superseded_at = timezone.now()
-        material.save(update_fields=["superseded_at"])
+        # Taking off a certificate is her choice not to share it here: it stays off.
+        material.declined = bool(material.certificate_ref)
+        material.save(update_fields=["superseded_at", "declined"])
+    return material
 
 
 CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
@@ -500,25 +503,31 @@ def _certificates_attach(application: Application, applicant: User | None = None
     she applies for) proves is attached as that certificate; one that has since been
     revoked or has expired is taken off again, so the material shows as missing.
 
-    A material she uploaded as a file stays as it is, so her certificates are looked up
-    only when some material could be proved by one. Returns the codes of the materials
-    provided now, uploaded or proved. ``applicant`` spares loading her again.
+    A material she uploaded as a file stays as it is, and one whose certificate she took
+    off stays off, so her certificates are looked up only when some material could be
+    proved by one. Returns the codes of the materials provided now, uploaded or proved.
+    ``applicant`` spares loading her again.
     """
-    # Code → (id, certificate) of the newest material of that code: plain rows, ordered
-    # here, since building models and compiling an ORDER BY cost Django more than the
-    # database spends on the query.
-    current = {
-        code: (pk, certificate_ref)
-        for pk, code, certificate_ref in sorted(
-            application.materials.filter(superseded_at__isnull=True)
-            .order_by()
-            .values_list("pk", "material_code", "certificate_ref")
+    # Code → (id, certificate) of the newest current material of that code, and the codes
+    # whose certificate she took off. Plain rows, filtered and ordered here, since building
+    # models and compiling conditions cost Django more than the database spends on them.
+    current: dict[str, tuple[int, str]] = {}
+    declined: set[str] = set()
+    for pk, code, certificate_ref, superseded_at, was_declined in sorted(
+        application.materials.order_by().values_list(
+            "pk", "material_code", "certificate_ref", "superseded_at", "declined"
         )
-    }
+    ):
+        if superseded_at is None:
+            current[code] = (pk, certificate_ref)
+        elif was_declined:
+            declined.add(code)
     typed = {
         m["code"]: m["certificate_type"]
         for m in application.snapshot.get("materials", [])
-        if m.get("certificate_type") and (m["code"] not in current or current[m["code"]][1])
+        if m.get("certificate_type")
+        and m["code"] not in declined
+        and (m["code"] not in current or current[m["code"]][1])
     }
     provided = set(current)
     if not typed:
@@ -550,6 +559,52 @@ def _certificates_attach(application: Application, applicant: User | None = None
             )
             provided.add(code)
     return provided
+
+
+def application_certificate_use(
+    *, applicant: User, application: Application, material_code: str
+) -> ApplicationMaterial:
+    """Prove a material by her e-certificate again, after she took it off.
+
+    Refused (422) when the material is not one a certificate proves, or when she holds no
+    valid certificate of its type; then nothing changes.
+    """
+    applicant_may_act(application, applicant)
+    spec = next(
+        (m for m in application.snapshot.get("materials", []) if m["code"] == material_code),
+        None,
+    )
+    if spec is None or not spec.get("certificate_type"):
+        raise ValidationFailed.for_field(
+            "material_code", _("This material cannot be proved by an e-certificate.")
+        )
+    with transaction.atomic():
+        application = _lock(application)
+        if application.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+            raise Conflict(
+                _("Materials can be added only to a draft or during a supplement request.")
+            )
+        application.materials.filter(material_code=material_code, declined=True).update(
+            declined=False
+        )
+        _certificates_attach(application, applicant)
+        material = (
+            application.materials.filter(material_code=material_code, superseded_at__isnull=True)
+            .exclude(certificate_ref="")
+            .first()
+        )
+        if material is None:
+            uploaded = application.materials.filter(
+                material_code=material_code, superseded_at__isnull=True
+            ).exists()
+            raise ValidationFailed.for_field(
+                "material_code",
+                _("A file you uploaded provides this material: remove it first.")
+                if uploaded
+                else _("You hold no valid e-certificate that proves this material."),
+                code="file_uploaded" if uploaded else "no_certificate",
+            )
+    return material
 
 
 def application_certificates_refresh(*, applicant: User, application: Application) -> None:

@@ -26,6 +26,11 @@ urlpatterns = [
         name="material_remove",
     ),
     path(
+        "applications/<int:application_id>/materials/certificate/",
+        views.material_certificate_use,
+        name="material_certificate_use",
+    ),
+    path(
         "applications/<int:application_id>/resubmit/",
         views.application_resubmit,
         name="resubmit",

@@ -301,6 +301,8 @@ def _material_rows(
     states = certificate_selectors.certificate_states(
         m.certificate_ref for ms in files.values() for m in ms if m.certificate_ref
     )
+    # Materials whose certificate she took off: she may ask for it again.
+    declined = selectors.material_codes_declined(application)
     rows = []
     for spec in application.snapshot.get("materials", []):
         code = spec["code"]
@@ -316,6 +318,7 @@ def _material_rows(
                 ],
                 # 免提交: the state of each certificate proving the material, checked now.
                 "certificate_states": states,
+                "declined": code in declined,
                 "upload_form": upload_form
                 if bound
                 else MaterialUploadForm(initial={"material_code": code}, auto_id=f"id_{code}_%s"),
@@ -476,12 +479,34 @@ def _back(application: Application) -> HttpResponse:
 def material_remove(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
     application = _own_application(request, application_id)
     try:
-        services.application_material_remove(
+        removed = services.application_material_remove(
             applicant=_user(request), application=application, material_id=material_id
         )
     except YiwangError as exc:
         return _page_after_error(request, application, exc)
-    messages.success(request, _("The file has been removed."))
+    if removed.certificate_ref:
+        messages.success(
+            request, _("Your e-certificate has been taken off: it is not shared for this material.")
+        )
+    else:
+        messages.success(request, _("The file has been removed."))
+    return _back(application)
+
+
+@login_required
+@require_POST
+def material_certificate_use(request: HttpRequest, application_id: int) -> HttpResponse:
+    """免提交 again: prove a material by her e-certificate after she took it off."""
+    application = _own_application(request, application_id)
+    try:
+        services.application_certificate_use(
+            applicant=_user(request),
+            application=application,
+            material_code=request.POST.get("material_code", ""),
+        )
+    except YiwangError as exc:
+        return _page_after_error(request, application, exc)
+    messages.success(request, _("Your e-certificate proves this material again."))
     return _back(application)
 
 

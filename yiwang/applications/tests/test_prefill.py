@@ -283,3 +283,186 @@ def test_staff_see_the_certificate_material_verified(permit_catalogue, resident,
     assert id_card.identifier in html
     assert Certificate.objects.get(pk=id_card.pk).status == "valid"
     assert html.count("certificate-badge") == 2
+
+
+def _current(application) -> dict[str, str]:
+    return {
+        m.material_code: m.certificate_ref
+        for m in ApplicationMaterial.objects.filter(
+            application=application, superseded_at__isnull=True
+        )
+    }
+
+
+def _certificate_material(application, code: str) -> ApplicationMaterial:
+    return ApplicationMaterial.objects.get(
+        application=application, material_code=code, superseded_at__isnull=True
+    )
+
+
+def test_a_certificate_she_takes_off_stays_off_and_is_not_submitted(
+    permit_catalogue, resident, id_card, deed
+):
+    application = draft(resident, **permit_form(resident))
+    services.application_material_remove(
+        applicant=resident,
+        application=application,
+        material_id=_certificate_material(application, "lease-or-deed").pk,
+    )
+    services.application_material_upload(
+        applicant=resident, application=application, material_code="photo", upload=pdf()
+    )
+
+    # Neither the draft page nor the submission puts it back: she chose not to share it.
+    services.application_certificates_refresh(applicant=resident, application=application)
+    assert _current(application) == {"id-card": id_card.identifier, "photo": ""}
+    with pytest.raises(ValidationFailed) as caught:
+        services.application_submit(applicant=resident, application_id=application.pk)
+    assert caught.value.fields["materials"] == [
+        "请提供：居住地住址证明（不动产权证书或经备案的房屋租赁合同）。"
+    ]
+
+    # An upload provides it instead.
+    services.application_material_upload(
+        applicant=resident, application=application, material_code="lease-or-deed", upload=pdf()
+    )
+    submitted = services.application_submit(applicant=resident, application_id=application.pk)
+    assert submitted.status == Status.SUBMITTED
+    assert _current(application) == {
+        "id-card": id_card.identifier,
+        "photo": "",
+        "lease-or-deed": "",
+    }
+
+
+def test_she_can_use_the_certificate_again_after_taking_it_off(
+    permit_catalogue, resident, id_card, deed
+):
+    application = draft(resident, **permit_form(resident))
+    services.application_material_remove(
+        applicant=resident,
+        application=application,
+        material_id=_certificate_material(application, "id-card").pk,
+    )
+
+    material = services.application_certificate_use(
+        applicant=resident, application=application, material_code="id-card"
+    )
+
+    assert material.certificate_ref == id_card.identifier
+    services.application_certificates_refresh(applicant=resident, application=application)
+    assert _current(application) == {
+        "id-card": id_card.identifier,
+        "lease-or-deed": deed.identifier,
+    }
+
+
+def test_using_a_certificate_again_is_refused_when_none_proves_it(
+    permit_catalogue, resident, id_card, deed
+):
+    application = draft(resident, **permit_form(resident))
+    services.application_material_remove(
+        applicant=resident,
+        application=application,
+        material_id=_certificate_material(application, "id-card").pk,
+    )
+    approver = StaffRoleFactory(
+        department=Department.objects.get(code="330106-GA"), role=StaffRole.Role.APPROVER
+    ).user
+    certificate_services.certificate_revoke(actor=approver, certificate=id_card, reason="证件挂失")
+
+    with pytest.raises(ValidationFailed) as no_certificate:
+        services.application_certificate_use(
+            applicant=resident, application=application, material_code="id-card"
+        )
+    with pytest.raises(ValidationFailed) as not_provable:
+        services.application_certificate_use(
+            applicant=resident, application=application, material_code="photo"
+        )
+
+    assert no_certificate.value.code == "no_certificate"
+    assert not_provable.value.fields == {"material_code": ["这项材料不能用电子证照证明。"]}
+    # Nothing changed: the decline still holds.
+    assert ApplicationMaterial.objects.get(
+        application=application, material_code="id-card"
+    ).declined
+
+
+def test_a_file_she_uploaded_for_the_material_comes_first(permit_catalogue, resident, id_card):
+    application = draft(resident, **permit_form(resident))
+    services.application_material_remove(
+        applicant=resident,
+        application=application,
+        material_id=_certificate_material(application, "id-card").pk,
+    )
+    services.application_material_upload(
+        applicant=resident, application=application, material_code="id-card", upload=pdf()
+    )
+
+    with pytest.raises(ValidationFailed) as caught:
+        services.application_certificate_use(
+            applicant=resident, application=application, material_code="id-card"
+        )
+
+    assert caught.value.code == "file_uploaded"
+    assert _current(application) == {"id-card": ""}
+
+
+def test_the_draft_page_offers_the_certificate_again_and_the_api_uses_it(
+    permit_catalogue, resident, id_card, deed, client
+):
+    client.force_login(resident)
+    application = draft(resident, **permit_form(resident))
+    material = _certificate_material(application, "id-card")
+
+    removed = client.post(
+        reverse("applications:material_remove", args=[application.pk, material.pk]), follow=True
+    )
+    html = removed.content.decode()
+
+    assert "您的电子证照已撤下，不会为这项材料共享。" in html
+    assert "您已撤下这项材料的电子证照。" in html
+    assert reverse("applications:material_certificate_use", args=[application.pk]) in html
+
+    response = client.post(
+        f"/api/v1/applications/{application.pk}/materials/id-card/certificate",
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["certificate_ref"] == id_card.identifier
+    again = client.post(
+        f"/api/v1/applications/{application.pk}/materials/photo/certificate",
+        content_type="application/json",
+    )
+    assert again.status_code == 422
+    assert again.json()["fields"] == {"material_code": ["这项材料不能用电子证照证明。"]}
+    html = client.get(reverse("applications:edit", args=[application.pk])).content.decode()
+    assert "您已撤下这项材料的电子证照。" not in html
+
+
+def test_the_draft_page_button_puts_the_certificate_back(
+    permit_catalogue, resident, id_card, deed, client
+):
+    client.force_login(resident)
+    application = draft(resident, **permit_form(resident))
+    services.application_material_remove(
+        applicant=resident,
+        application=application,
+        material_id=_certificate_material(application, "id-card").pk,
+    )
+
+    response = client.post(
+        reverse("applications:material_certificate_use", args=[application.pk]),
+        {"material_code": "id-card"},
+    )
+
+    assert response.status_code == 302
+    assert _current(application)["id-card"] == id_card.identifier
+    other = VerifiedUserFactory()
+    client.force_login(other)
+    refused = client.post(
+        reverse("applications:material_certificate_use", args=[application.pk]),
+        {"material_code": "id-card"},
+    )
+    assert refused.status_code == 404
