@@ -349,3 +349,26 @@ def test_the_expectant_mother_s_birth_bundle_is_filled_from_the_demo_registries(
         if name not in form.prefilled and "enum" not in prop and prop.get("type") != "boolean"
     }
     assert typed == {"delivery__address", "social_security_card__photo_receipt_number"}
+
+
+def test_the_expectant_father_s_household_move_arrives_with_its_certificates(loaded):
+    from yiwang.applications import services as application_services
+
+    father = User.objects.get(phone="13800000011")
+
+    draft = application_services.application_draft_create(
+        applicant=father, item_code="330106-GA-0006", form_data={}
+    )
+
+    from yiwang.certificates import selectors as certificate_selectors
+
+    own = {
+        c.certificate_type.code: c.identifier
+        for c in certificate_selectors.certificates_of_holder(father)
+    }
+    proved = {
+        m.material_code: m.certificate_ref
+        for m in draft.materials.filter(superseded_at__isnull=True)
+    }
+    assert proved["id-card"] == own["CT-JMSFZ"]
+    assert proved["household-register"] == own["CT-JMHKB"]
