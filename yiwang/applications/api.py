@@ -306,7 +306,7 @@ def application_certificate_use(
     "/applications/{application_id}/materials/{material_id}",
     response={204: None, **ERRORS},
     tags=["applications"],
-    summary="Remove an uploaded material from a draft",
+    summary="Remove a material from a draft: a file, or an e-certificate she takes off",
 )
 def application_material_remove(
     request: HttpRequest, application_id: int, material_id: int
