@@ -587,16 +587,15 @@ def application_certificate_use(
         application.materials.filter(material_code=material_code, declined=True).update(
             declined=False
         )
-        _certificates_attach(application, applicant)
+        provided = _certificates_attach(application, applicant)
         material = (
             application.materials.filter(material_code=material_code, superseded_at__isnull=True)
             .exclude(certificate_ref="")
             .first()
         )
         if material is None:
-            uploaded = application.materials.filter(
-                material_code=material_code, superseded_at__isnull=True
-            ).exists()
+            # Provided, yet not by a certificate: by a file she uploaded.
+            uploaded = material_code in provided
             raise ValidationFailed.for_field(
                 "material_code",
                 _("A file you uploaded provides this material: remove it first.")
