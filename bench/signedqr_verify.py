@@ -12,9 +12,13 @@ raw signature verification rate of the same algorithm measured in the same run.*
    Base45, zlib, CBOR, COSE_Sign1 and kid lookup, the signature, the CWT, the validity
    period against the certificate's, the key usage and a revocation callback (a set lookup
    of the certificate id, answering "not revoked").
-4. Raw and verify take turns in rounds, every code once per round each way, in one process.
-   The ratio is of wall time; the same ratio from the thread's CPU time is printed beside
-   it, as on a shared machine other processes' turns on the CPU fall into either phase.
+4. **reference**: the same with ``signedqr.verify_reference()``, the Python reference that
+   answers every code the compiled fast path (``_verify_fast.pyx``) hands back; for
+   comparison only. ``verify`` takes the fast path when it is built (the report says so).
+5. Raw, verify and reference take turns in rounds, every code once per round each way, in
+   one process. The ratio is of wall time; the same ratio from the thread's CPU time is
+   printed beside it, as on a shared machine other processes' turns on the CPU fall into
+   either phase.
 
 Run: ``.venv/bin/python bench/signedqr_verify.py`` (N = 2000, 10 rounds, about 5 seconds);
 ``--smoke`` is the quick check the test suite runs; ``--profile FILE`` writes a cProfile of
@@ -147,7 +151,10 @@ def raw_run(codes: Sequence[Code], public_key: ec.EllipticCurvePublicKey) -> tup
 
 
 def verify_run(
-    codes: Sequence[Code], trust: signedqr.TrustStore, revoked_ids: frozenset[str]
+    codes: Sequence[Code],
+    trust: signedqr.TrustStore,
+    revoked_ids: frozenset[str],
+    verify: Any = signedqr.verify,
 ) -> tuple[float, float, int]:
     """Seconds (wall, and CPU of this thread) to verify every code's text in full, and how
     many did not verify."""
@@ -159,7 +166,7 @@ def verify_run(
     started, cpu_started = time.perf_counter(), time.thread_time()
     for code in codes:
         try:
-            signedqr.verify(code.text, trust=trust, clock=CLOCK, revoked=revoked)
+            verify(code.text, trust=trust, clock=CLOCK, revoked=revoked)
         except signedqr.SignedQrError:
             failures += 1
     return time.perf_counter() - started, time.thread_time() - cpu_started, failures
@@ -183,13 +190,17 @@ def report(results: dict[str, Any]) -> str:
             f"{f['raw_us']:>10.1f}",
             f"  {'verify':<10}{f['checks']:>9}{f['verify_s']:>10.3f}{f['verify_per_s']:>11,.0f}"
             f"{f['verify_us']:>10.1f}",
+            f"  {'reference':<10}{f['checks']:>9}{f['reference_s']:>10.3f}"
+            f"{f['reference_per_s']:>11,.0f}{f['reference_us']:>10.1f}",
             "",
+            f"  verify ran {results['verifier']}",
             f"  per round, ratio: {', '.join(f'{ratio:.2f}' for ratio in f['round_ratios'])}",
             f"  overhead beyond the signature: {f['overhead_us']:.1f} µs per code",
             f"  ratio = verify/s ÷ raw verify/s = {f['ratio']:.2f}   "
             f"(target ≥ {TARGET_RATIO}: {verdict})",
             f"  the same from this thread's CPU time (no other process's share): "
             f"{f['cpu_ratio']:.2f}",
+            f"  (the Python reference alone: ratio {f['reference_ratio']:.2f})",
             f"  failures: {f['failures']}; a revoked code refused: {f['revocation_checked']}",
         ]
     )
@@ -222,10 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     raw_run(codes[:100], public_key)  # warm-up
     verify_run(codes[:100], trust, revoked_ids)
-    # The callback is asked: with its own id on the list, a code is refused.
-    _, _, refused = verify_run(codes[:1], trust, revoked_ids | {codes[0].certificate_id})
-    revocation_checked = refused == 1
-    raw_s = verify_s = raw_cpu_s = verify_cpu_s = 0.0
+    verify_run(codes[:100], trust, revoked_ids, signedqr.verify_reference)
+    # The callback is asked: with its own id on the list, a code is refused, both ways.
+    revocation_checked = all(
+        verify_run(codes[:1], trust, revoked_ids | {codes[0].certificate_id}, verify)[2] == 1
+        for verify in (signedqr.verify, signedqr.verify_reference)
+    )
+    raw_s = verify_s = raw_cpu_s = verify_cpu_s = reference_s = 0.0
     failures = 0
     round_ratios = []
     gc.collect()
@@ -237,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         full, full_cpu, failed = verify_run(codes, trust, revoked_ids)
         if profiler:
             profiler.disable()
+        reference, _, failed_reference = verify_run(
+            codes, trust, revoked_ids, signedqr.verify_reference
+        )
+        failures += failed_reference
+        reference_s += reference
         raw_s += raw
         verify_s += full
         raw_cpu_s += raw_cpu
@@ -255,6 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "codes": len(codes),
         "rounds": max(1, args.rounds),
         "mean_text_chars": round(sum(len(code.text) for code in codes) / len(codes)),
+        "verifier": (
+            "the compiled fast path (yiwang/certificates/_verify_fast.pyx)"
+            if signedqr._fast is not None
+            else "the Python reference only: the fast path is not built"
+        ),
         "figures": {
             "checks": checks,
             "raw_s": round(raw_s, 4),
@@ -264,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "raw_us": round(raw_s / checks * 1e6, 2),
             "verify_us": round(verify_s / checks * 1e6, 2),
             "overhead_us": round((verify_s - raw_s) / checks * 1e6, 2),
+            "reference_s": round(reference_s, 4),
+            "reference_per_s": round(checks / reference_s, 1),
+            "reference_us": round(reference_s / checks * 1e6, 2),
+            "reference_ratio": round(raw_s / reference_s, 3),
             "ratio": round(raw_s / verify_s, 3),
             "raw_cpu_s": round(raw_cpu_s, 4),
             "verify_cpu_s": round(verify_cpu_s, 4),

@@ -43,5 +43,12 @@ def test_smoke_run_verifies_every_code_and_reports_the_ratio(tmp_path: Path) -> 
     assert len(figures["round_ratios"]) == 2
     for figure in ("raw_per_s", "container_per_s", "verify_per_s", "ratio", "cpu_ratio"):
         assert figures[figure] > 0
-    for text in ("ratio = verify/s ÷ raw verify/s", "target ≥ 0.8", "CPU time", "container"):
+    assert results["verifier"].startswith("the ")
+    for text in (
+        "ratio = verify/s ÷ raw verify/s",
+        "target ≥ 0.8",
+        "CPU time",
+        "container",
+        "the container ran the ",
+    ):
         assert text in run.stdout

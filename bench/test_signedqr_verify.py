@@ -35,7 +35,16 @@ def test_smoke_run_verifies_every_code_and_reports_the_ratio(tmp_path):
     assert figures["failures"] == 0
     assert figures["revocation_checked"] is True
     assert len(figures["round_ratios"]) == 2
-    for figure in ("raw_per_s", "verify_per_s", "ratio", "cpu_ratio"):
+    for figure in ("raw_per_s", "verify_per_s", "reference_per_s", "ratio", "cpu_ratio"):
         assert figures[figure] > 0
-    for text in ("ratio = verify/s ÷ raw verify/s", "target ≥ 0.8", "CPU time", "raw ", "verify "):
+    assert results["verifier"].startswith("the ")
+    for text in (
+        "ratio = verify/s ÷ raw verify/s",
+        "target ≥ 0.8",
+        "CPU time",
+        "raw ",
+        "verify ",
+        "reference ",
+        "verify ran the ",
+    ):
         assert text in run.stdout

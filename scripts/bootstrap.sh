@@ -65,6 +65,15 @@ case "${1:-}" in
             log "note: using uv $version from $uv_bin (the pinned version is $UV_VERSION)"
         fi
         "$uv_bin" sync --locked
+        # The compiled fast paths, when a C compiler is at hand; without one the Python
+        # reference runs instead, identical in every answer, only slower.
+        if command -v "${CC:-cc}" >/dev/null 2>&1; then
+            "$uv_bin" run --locked python scripts/build_fast.py \
+                || log "the compiled fast paths were not built; the Python reference is used"
+        else
+            log "no C compiler (cc): the compiled fast paths are not built; the Python" \
+                "reference is used (Debian: apt-get install gcc libc6-dev zlib1g-dev)"
+        fi
         ;;
     *)
         echo "usage: $0 [--print-uv]" >&2

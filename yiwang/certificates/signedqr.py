@@ -17,10 +17,14 @@ import datetime
 import enum
 import functools
 import hashlib
+import importlib
+import logging
+import os
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 from typing import Any, TypeGuard, cast
 
 import base45  # type: ignore[import-untyped]
@@ -32,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from yiwang.certificates import sm2
+
+logger = logging.getLogger(__name__)
 
 EU_DCC_PREFIX = "HC1:"
 
@@ -144,12 +150,13 @@ def _der_signature(signature: bytes) -> bytes:
     return b"\x30" + bytes((len(body),)) + body  # at most 70 bytes: a one-byte length
 
 
+def _es256_key_ok(key: object) -> TypeGuard[ec.EllipticCurvePublicKey]:
+    """Whether ``key`` is a P-256 public key."""
+    return _is_ec_public_key(key) and isinstance(key.curve, ec.SECP256R1)
+
+
 def _es256_verify(key: object, signature: bytes, message: bytes) -> None:
-    if (
-        not _is_ec_public_key(key)
-        or not isinstance(key.curve, ec.SECP256R1)
-        or len(signature) != 2 * _P256_BYTES
-    ):
+    if not _es256_key_ok(key) or len(signature) != 2 * _P256_BYTES:
         raise InvalidSignature
     # COSE carries r || s; cryptography verifies the DER form.
     key.verify(_der_signature(signature), message, _ECDSA_SHA256)
@@ -251,6 +258,11 @@ class TrustEntry:
     @functools.cached_property
     def not_after(self) -> datetime.datetime | None:
         return self.certificate.not_valid_after_utc if self.certificate else None
+
+    @functools.cached_property
+    def es256_key(self) -> bool:
+        """Whether the key is a P-256 key (one that ES256 codes can be checked with)."""
+        return _es256_key_ok(self.public_key)
 
 
 class TrustStore:
@@ -764,6 +776,35 @@ def verify(
     read from EU DCC data (v, t or r). ``revoked(kid, data)``
     is asked last, for a code that is otherwise valid.
 
+    Codes of the usual shape are checked by the compiled fast path when it is built
+    (``_verify_fast``); it answers only "valid", and every other code is checked here.
+    """
+    prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+    if _fast is not None:
+        verified = _fast.verify(text, trust, clock, prefixes, certificate_type, revoked)
+        if verified is not None:
+            return verified  # type: ignore[no-any-return]
+    return verify_reference(
+        text,
+        trust=trust,
+        clock=clock,
+        prefix=prefixes,
+        certificate_type=certificate_type,
+        revoked=revoked,
+    )
+
+
+def verify_reference(
+    text: str,
+    *,
+    trust: TrustStore,
+    clock: datetime.datetime,
+    prefix: str | tuple[str, ...] = (EU_DCC_PREFIX,),
+    certificate_type: str | Callable[[Mapping[str, Any]], str | None] | None = None,
+    revoked: Callable[[bytes, Mapping[str, Any]], bool] | None = None,
+) -> Verified:
+    """``verify`` in Python alone: the reference the fast path is tested against.
+
     The same steps as ``cose_decode``, ``signature_verify``, ``cwt_decode`` and
     ``validity_check``, on their parts rather than their objects: building a Sign1 and a
     Claims for every code cost more than the checks between them.
@@ -802,6 +843,39 @@ def verify(
         algorithm=algorithm.name,
         certificate_type=kind,
     )
+
+
+def _fast_load() -> Any:
+    """The compiled fast path, if it is built from the source beside it; else None.
+
+    ``YIWANG_NO_FAST_PATH=1`` in the environment leaves it out."""
+    if os.environ.get("YIWANG_NO_FAST_PATH") == "1":
+        return None
+    try:
+        _verify_fast = importlib.import_module("yiwang.certificates._verify_fast")
+    except ImportError:
+        return None
+    source = Path(__file__).with_name("_verify_fast.pyx")
+    try:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    if digest is not None and digest != _verify_fast.SOURCE_DIGEST:
+        logger.warning("signedqr: the compiled fast path is older than its source; not used")
+        return None
+    _verify_fast.setup(
+        Verified,
+        _ECDSA_SHA256,
+        dcc_type,
+        datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),
+        InvalidSignature,
+        lambda: SignedQrError(Verdict.BAD_SIGNATURE, "the signature does not verify"),
+        lambda: SignedQrError(Verdict.REVOKED, "the certificate has been revoked"),
+    )
+    return _verify_fast
+
+
+_fast = _fast_load()
 
 
 def cose_sign1(

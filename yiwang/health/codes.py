@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -133,9 +135,28 @@ def verdict_message(verdict: Verdict | None) -> str:
     return str(VALID_MESSAGE if verdict is None else VERDICT_MESSAGES[verdict])
 
 
+_PREFIX_SETTINGS = ("HEALTH_CODE_PREFIX", "HEALTH_CODE_PEER_PREFIXES")
+_prefixes: tuple[str, ...] | None = None
+
+
 def health_code_prefixes() -> tuple[str, ...]:
-    """Ours first, then other regions' (``HEALTH_CODE_PEER_PREFIXES``)."""
-    return tuple(dict.fromkeys([settings.HEALTH_CODE_PREFIX, *settings.HEALTH_CODE_PEER_PREFIXES]))
+    """Ours first, then other regions' (``HEALTH_CODE_PEER_PREFIXES``).
+
+    Kept once worked out (every scan asks), and worked out again when either setting
+    changes (``setting_changed``, as in tests)."""
+    global _prefixes
+    if _prefixes is None:
+        _prefixes = tuple(
+            dict.fromkeys([settings.HEALTH_CODE_PREFIX, *settings.HEALTH_CODE_PEER_PREFIXES])
+        )
+    return _prefixes
+
+
+@receiver(setting_changed)
+def _prefixes_forget(*, setting: str, **kwargs: Any) -> None:
+    global _prefixes
+    if setting in _PREFIX_SETTINGS:
+        _prefixes = None
 
 
 def mask_id_number_short(value: str | None) -> str:
@@ -367,6 +388,37 @@ class HealthCodeCheck:
     valid_until: datetime.datetime | None = None
     evaluated_at: datetime.datetime | None = None
 
+    @classmethod
+    def of_valid(
+        cls,
+        *,
+        colour: str,
+        masked_name: str,
+        masked_id_number: str,
+        region: str,
+        issuer: str,
+        issued_at: datetime.datetime,
+        valid_until: datetime.datetime,
+        evaluated_at: datetime.datetime | None,
+    ) -> HealthCodeCheck:
+        """The result for a valid code: the same object as the constructor makes, filled in
+        directly. A checkpoint builds one per scan, and the frozen constructor's write per
+        field through ``object.__setattr__`` cost as much as all the claims' checks."""
+        check = cls.__new__(cls)
+        check.__dict__.update(
+            verdict=None,
+            detail="valid",
+            colour=colour,
+            masked_name=masked_name,
+            masked_id_number=masked_id_number,
+            region=region,
+            issuer=issuer,
+            issued_at=issued_at,
+            valid_until=valid_until,
+            evaluated_at=evaluated_at,
+        )
+        return check
+
     @property
     def valid(self) -> bool:
         return self.verdict is None
@@ -442,9 +494,7 @@ def health_code_verify(
         colour, name, id_number, region, evaluated_at = _claims_check(verified.payload)
     except SignedQrError as exc:
         return HealthCodeCheck(verdict=exc.verdict, detail=exc.message)
-    return HealthCodeCheck(
-        verdict=None,
-        detail="valid",
+    return HealthCodeCheck.of_valid(
         colour=colour,
         masked_name=name,
         masked_id_number=id_number,

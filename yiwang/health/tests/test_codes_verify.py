@@ -106,8 +106,7 @@ def test_a_valid_code_gives_its_colour_and_what_the_checkpoint_does(
     issued = code_of(colour)
 
     result = check(issued.text)
-
-    assert result == codes.HealthCodeCheck(
+    expected = codes.HealthCodeCheck(
         verdict=None,
         detail="valid",
         colour=colour,
@@ -118,6 +117,14 @@ def test_a_valid_code_gives_its_colour_and_what_the_checkpoint_does(
         issued_at=issued.issued_at,
         valid_until=issued.expires_at,
         evaluated_at=result.evaluated_at,
+    )
+
+    # The same object as the constructor makes (``of_valid`` fills it in directly).
+    assert (type(result), result, vars(result), hash(result)) == (
+        codes.HealthCodeCheck,
+        expected,
+        vars(expected),
+        hash(expected),
     )
     assert (result.valid, result.action, (result.colour_label, result.action_label)) == (
         True,
