@@ -20,7 +20,7 @@ raw signature verification rate of the same algorithm measured in the same run.*
    printed beside it, as on a shared machine other processes' turns on the CPU fall into
    either phase.
 
-Run: ``.venv/bin/python bench/signedqr_verify.py`` (N = 2000, 10 rounds, about 5 seconds);
+Run: ``.venv/bin/python bench/signedqr_verify.py`` (N = 2000, 10 rounds, about 8 seconds);
 ``--smoke`` is the quick check the test suite runs; ``--profile FILE`` writes a cProfile of
 the verify phase. Prints PASS or BELOW TARGET; never asserts speed.
 """

@@ -1,20 +1,22 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The compiled fast path of ``signedqr.verify``: the same steps for codes of the usual shape.
 
-``signedqr.verify`` is the reference. This module reads a code of the shape every issuer
-writes (Base45, zlib with the inflated data under 16 KiB, COSE_Sign1 with definite-length
-byte strings, ES256, CBOR of integers, byte and text strings, arrays, maps, true, false
-and null) and makes the same checks in the same order. It never gives a verdict: whatever
-is unusual or wrong (a bad character, a float, a tag inside the payload, a duplicate key,
-an unknown key, an expired code …) makes ``verify`` return None, and the reference then
-checks the code again from the start and says why. Two verdicts are given here, because
-they come after every other check has passed exactly as in the reference: a signature
-that does not verify and a code the revocation callback names (asked once, last). So the
-fast path answers "valid" only where the reference would say the same, and refuses only
+``signedqr.verify_reference`` is the reference. This module reads a code of the shape
+every issuer writes (Base45, zlib with the inflated data under 16 KiB, COSE_Sign1 with
+definite-length byte strings, ES256, CBOR of integers, byte and text strings, arrays,
+maps, true, false and null) and makes the same checks in the same order. Whatever is
+unusual or wrong (a bad character, a float, a tag inside the payload, a duplicate key, an
+unknown key, an expired code …) makes ``verify`` return None, and the reference then
+checks the code again from the start and gives the verdict. Only two verdicts are given
+here, because they come after every other check has passed exactly as in the reference:
+a signature that does not verify, and a code the revocation callback names (asked once,
+last). So the fast path answers "valid" only where the reference would, and refuses only
 as the reference would: ``test_signedqr_fast.py`` checks that on the conformance cases,
 on codes of every shape and on arbitrary bytes.
 
 Every read of the input goes through ``_need``, which checks the length left first.
+``_Defer`` is raised as a new instance each time: one instance raised again and again
+would carry an ever longer traceback.
 """
 
 from cpython.datetime cimport import_datetime, timedelta_new
@@ -68,8 +70,6 @@ class _Defer(Exception):
     """Not for the fast path: the reference decides."""
 
 
-cdef object _DEFER = _Defer()
-
 # One inflater, reset for each code rather than set up: the GIL is held from its reset
 # to its last use, with no Python code in between, so no two checks share it.
 cdef z_stream _inflater
@@ -79,6 +79,7 @@ if inflateInit(&_inflater) != Z_OK:
 
 # Set by ``setup`` from signedqr, which imports this module (not the other way round).
 cdef object _Verified = None
+cdef object _TrustEntry = None
 cdef object _ecdsa = None
 cdef object _dcc_type = None
 cdef object _epoch = None
@@ -87,12 +88,17 @@ cdef object _signature_error = None
 cdef object _revoked_error = None
 
 
-def setup(verified, ecdsa, dcc_type, epoch, invalid_signature, signature_error, revoked_error):
-    """``Verified``, the ECDSA-SHA256 object, ``dcc_type``, 1970-01-01 in UTC, the
-    exception a bad signature raises, and the makers of the two verdicts given here."""
-    global _Verified, _ecdsa, _dcc_type, _epoch
+def setup(
+    verified, trust_entry, ecdsa, dcc_type, epoch, invalid_signature, signature_error,
+    revoked_error,
+):
+    """``Verified``, ``TrustEntry``, the ECDSA-SHA256 object, ``dcc_type``, 1970-01-01 in
+    UTC, the exception a bad signature raises, and the makers of the two verdicts given
+    here."""
+    global _Verified, _TrustEntry, _ecdsa, _dcc_type, _epoch
     global _invalid_signature, _signature_error, _revoked_error
     _Verified = verified
+    _TrustEntry = trust_entry
     _ecdsa = ecdsa
     _dcc_type = dcc_type
     _epoch = epoch
@@ -105,7 +111,7 @@ cdef object _datetime(object value):
     """``datetime.fromtimestamp(value, tz=UTC)`` from 1970 through 9999 (else defer)."""
     cdef long long seconds
     if type(value) is not int or not (0 <= value < 253402300800):  # 10000-01-01
-        raise _DEFER
+        raise _Defer()
     seconds = value
     return _epoch + timedelta_new(<int>(seconds // 86400), <int>(seconds % 86400), 0)
 
@@ -114,7 +120,7 @@ cdef object _datetime(object value):
 
 cdef inline int _need(Py_ssize_t pos, uint64_t count, Py_ssize_t end) except -1:
     if count > <uint64_t>(end - pos):
-        raise _DEFER
+        raise _Defer()
     return 0
 
 
@@ -137,7 +143,7 @@ cdef int _head(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, uint64_t* arg)
             value = (value << 8) | d[at + k]
         at += size
     else:
-        raise _DEFER  # indefinite lengths, reserved values
+        raise _Defer()  # indefinite lengths, reserved values
     pos[0] = at
     arg[0] = value
     return major
@@ -150,7 +156,7 @@ cdef object _item(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, int depth):
     cdef dict mapping
     cdef list array
     if depth > MAX_DEPTH:
-        raise _DEFER
+        raise _Defer()
     start = pos[0]
     major = _head(d, pos, end, &arg)
     if major == 0:
@@ -168,7 +174,7 @@ cdef object _item(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, int depth):
         try:
             return PyUnicode_DecodeUTF8(<const char*>d + start, <Py_ssize_t>arg, NULL)
         except UnicodeDecodeError:
-            raise _DEFER
+            raise _Defer()
     if major == 4:
         _need(pos[0], arg, end)  # every item takes a byte at least
         array = []
@@ -177,14 +183,14 @@ cdef object _item(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, int depth):
         return array
     if major == 5:
         if arg > <uint64_t>(end - pos[0]) // 2:  # every entry takes two bytes at least
-            raise _DEFER
+            raise _Defer()
         mapping = {}
         for count in range(arg):
             key = _item(d, pos, end, depth + 1)
             if type(key) is not int and type(key) is not str and type(key) is not bytes:
-                raise _DEFER
+                raise _Defer()
             if key in mapping:
-                raise _DEFER  # a duplicate key: the reference refuses it
+                raise _Defer()  # a duplicate key: the reference refuses it
             mapping[key] = _item(d, pos, end, depth + 1)
         return mapping
     if major == 7 and start + 1 == pos[0]:
@@ -194,7 +200,7 @@ cdef object _item(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, int depth):
             return True
         if arg == 22:
             return None
-    raise _DEFER  # tags, floats, undefined, simple values
+    raise _Defer()  # tags, floats, undefined, simple values
 
 
 cdef object _one(const uint8_t* d, Py_ssize_t start, Py_ssize_t end):
@@ -202,7 +208,7 @@ cdef object _one(const uint8_t* d, Py_ssize_t start, Py_ssize_t end):
     cdef Py_ssize_t pos = start
     value = _item(d, &pos, end, 0)
     if pos != end:
-        raise _DEFER
+        raise _Defer()
     return value
 
 
@@ -211,7 +217,7 @@ cdef int _byte_string(const uint8_t* d, Py_ssize_t* pos, Py_ssize_t end, Py_ssiz
     cdef uint64_t arg
     _need(pos[0], 1, end)
     if not (0x40 <= d[pos[0]] <= 0x5A):
-        raise _DEFER
+        raise _Defer()
     _head(d, pos, end, &arg)
     _need(pos[0], arg, end)
     start[0] = pos[0]
@@ -288,37 +294,37 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
 
     # The prefix, then Base45.
     if type(text) is not str or not PyUnicode_IS_ASCII(text):
-        raise _DEFER
+        raise _Defer()
     chars = PyUnicode_AsUTF8AndSize(text, &length)
     if length == 0 or length > MAX_TEXT:
-        raise _DEFER
+        raise _Defer()
     at = -1
     for prefix in prefixes:
         if type(prefix) is str and text.startswith(prefix):
             at = len(<str>prefix)
             break
     if at < 0:
-        raise _DEFER
+        raise _Defer()
     end = length
     while end > at and chars[end - 1] == b'\n':
         end -= 1
     groups = (end - at) // 3
     rest = (end - at) % 3
     if groups == 0 or rest == 1:
-        raise _DEFER
+        raise _Defer()
     n = 0
     for k in range(groups):
         v = _B45[<uint8_t>chars[at]]
         c = _B45[<uint8_t>chars[at + 1]]
         if v == 0xFF or c == 0xFF:
-            raise _DEFER
+            raise _Defer()
         v += 45 * c
         c = _B45[<uint8_t>chars[at + 2]]
         if c == 0xFF:
-            raise _DEFER
+            raise _Defer()
         v += 2025 * c
         if v > 0xFFFF:
-            raise _DEFER
+            raise _Defer()
         raw[n] = v >> 8
         raw[n + 1] = v & 0xFF
         n += 2
@@ -327,16 +333,16 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
         v = _B45[<uint8_t>chars[at]]
         c = _B45[<uint8_t>chars[at + 1]]
         if v == 0xFF or c == 0xFF:
-            raise _DEFER
+            raise _Defer()
         v += 45 * c
         if v > 0xFF:
-            raise _DEFER
+            raise _Defer()
         raw[n] = v
         n += 1
 
     # zlib: the whole stream, nothing after it, inflating to less than the buffer.
     if inflateReset(&_inflater) != Z_OK:
-        raise _DEFER
+        raise _Defer()
     _inflater.next_in = raw
     _inflater.avail_in = <unsigned int>n
     _inflater.next_out = cose
@@ -344,7 +350,7 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
     status = inflate(&_inflater, Z_FINISH)
     size = MAX_INFLATED - _inflater.avail_out
     if status != Z_STREAM_END or _inflater.avail_in != 0 or size == MAX_INFLATED:
-        raise _DEFER
+        raise _Defer()
 
     # COSE_Sign1: tag 61 or not, tag 18 or not, an array of four.
     pos = 0
@@ -353,12 +359,12 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
     if pos < size and cose[pos] == 0xD2:
         pos += 1
     if pos >= size or cose[pos] != 0x84:
-        raise _DEFER
+        raise _Defer()
     pos += 1
     p_len = _byte_string(cose, &pos, size, &p_start)
     protected = _one(cose, p_start, p_start + p_len) if p_len else {}
     if type(protected) is not dict:
-        raise _DEFER
+        raise _Defer()
     _need(pos, 1, size)
     if cose[pos] == 0xA0:
         unprotected = {}
@@ -366,24 +372,24 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
     else:
         unprotected = _item(cose, &pos, size, 0)
         if type(unprotected) is not dict:
-            raise _DEFER
+            raise _Defer()
     pay_len = _byte_string(cose, &pos, size, &pay_start)
     sig_len = _byte_string(cose, &pos, size, &sig_start)
     if pos != size:
-        raise _DEFER
+        raise _Defer()
 
     # The kid, the signer, ES256.
     kid = (<dict>protected)[4] if 4 in <dict>protected else (<dict>unprotected).get(4)
     if type(kid) is not bytes:
-        raise _DEFER
+        raise _Defer()
     signer = trust.get(kid)
-    if signer is None:
-        raise _DEFER
+    if type(signer) is not _TrustEntry:  # None, or a stand-in the reference may know
+        raise _Defer()
     alg = (<dict>protected)[1] if 1 in <dict>protected else (<dict>unprotected).get(1)
     if type(alg) is not int or alg != -7:
-        raise _DEFER
+        raise _Defer()
     if sig_len != 64 or not signer.es256_key:
-        raise _DEFER
+        raise _Defer()
     key = signer.public_key
 
     # The Sig_structure and the DER signature, then the signature.
@@ -415,13 +421,13 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
     # The CWT.
     claims = _one(cose, pay_start, pay_start + pay_len)
     if type(claims) is not dict:
-        raise _DEFER
+        raise _Defer()
     hcert = (<dict>claims).get(-260)
     if type(hcert) is not dict:
-        raise _DEFER
+        raise _Defer()
     data = (<dict>hcert).get(1)
     if type(data) is not dict:
-        raise _DEFER
+        raise _Defer()
     issuer = (<dict>claims).get(1)
     if type(issuer) is not str:
         issuer = None
@@ -430,13 +436,13 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
 
     # Validity: notBefore <= iat <= clock <= exp <= notAfter.
     if clock.tzinfo is None or clock < issued_at or clock > expires_at:
-        raise _DEFER
+        raise _Defer()
     bound = signer.not_before
     if bound is not None and issued_at < bound:
-        raise _DEFER
+        raise _Defer()
     bound = signer.not_after
     if bound is not None and expires_at > bound:
-        raise _DEFER
+        raise _Defer()
 
     # The type and the key's usage, then revocation.
     if callable(certificate_type):
@@ -447,7 +453,7 @@ cdef object _verify(text, trust, clock, tuple prefixes, certificate_type, revoke
         kind = _dcc_type(data)
     allowed = signer.allowed_types
     if allowed and kind not in allowed:
-        raise _DEFER
+        raise _Defer()
     if revoked is not None and revoked(kid, data):
         raise _revoked_error()  # asked once, as the reference asks it: last
     # A frozen dataclass refuses attribute writes; its fields are filled as its own

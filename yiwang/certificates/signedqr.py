@@ -865,6 +865,7 @@ def _fast_load() -> Any:
         return None
     _verify_fast.setup(
         Verified,
+        TrustEntry,
         _ECDSA_SHA256,
         dcc_type,
         datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),

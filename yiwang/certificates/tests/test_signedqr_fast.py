@@ -19,6 +19,7 @@ import logging
 import os
 import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cbor2
@@ -403,3 +404,17 @@ def test_arbitrary_content_and_text(content: bytes, text: str) -> None:
     agrees("HC1:" + text)
     agrees(text)
     agrees("HC1:" + zlib.compress(content).hex().upper())
+
+
+@needs_fast
+def test_threads_checking_codes_at_once_each_get_their_own_answer() -> None:
+    """The fast path keeps one zlib inflater; it is used only while the GIL is held."""
+    texts = [signed({"v": [{"ci": f"URN:UVCI:01:CN:{index:04d}"}]}) for index in range(40)]
+    expected = [reference(text) for text in texts]
+
+    def check_all(_: int) -> list[Outcome | None]:
+        return [fast(text) for text in texts for _ in range(5)][::5]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for answers in pool.map(check_all, range(8)):
+            assert answers == expected
