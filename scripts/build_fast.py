@@ -66,16 +66,14 @@ def _build(module: str, source: Path, libraries: list[str], digest: str) -> None
         source.read_text(encoding="utf-8").replace("@SOURCE_DIGEST@", digest), encoding="utf-8"
     )
     extension = Extension(module, [str(pyx)], libraries=libraries)
+    # The C file is written beside the copied source, everything else under `work` too.
     distribution = Distribution(
-        {
-            "ext_modules": cythonize(  # type: ignore[no-untyped-call]
-                [extension], quiet=True, build_dir=str(work)
-            )
-        }
+        {"ext_modules": cythonize([extension], quiet=True)}  # type: ignore[no-untyped-call]
     )
     command = distribution.get_command_obj("build_ext")
     command.inplace = True
     command.build_temp = str(work / "temp")
+    command.build_lib = str(work / "lib")
     distribution.run_command("build_ext")
     _stamp(module).write_text(digest + "\n", encoding="ascii")
 

@@ -777,7 +777,8 @@ def verify(
     is asked last, for a code that is otherwise valid.
 
     Codes of the usual shape are checked by the compiled fast path when it is built
-    (``_verify_fast``); it answers only "valid", and every other code is checked here.
+    (``_verify_fast``): it answers "valid", or refuses a bad signature or a revoked code
+    once every other check has passed; every other code goes to ``verify_reference``.
     """
     prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
     if _fast is not None:
