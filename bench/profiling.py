@@ -5,9 +5,9 @@ the outermost middleware profiles every request, so middleware, authentication,
 throttling, the view and the database round trips all count. The clock is the wall
 clock, so profile with one client and one worker (``-c 1 -w 1``): under load the time
 mostly measures waiting for a core or a lock. Each worker also counts the SQL queries of
-each kind of request. It writes
-``DIR/<kind>-<pid>.prof`` and ``DIR/queries-<pid>.json`` now and then and when it exits;
-the script merges them.
+each kind of request, and keeps the SQL of one of them (``DIR/sql-<kind>.txt``). It
+writes ``DIR/<kind>-<pid>.prof`` and ``DIR/queries-<pid>.json`` now and then and when it
+exits; the script merges them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ KINDS = (
     (re.compile(r"^/bench/baseline$"), "baseline"),
 )
 DUMP_EVERY = 50
+# The SQL of this request of each kind is written to DIR/sql-<kind>.txt (after warm-up).
+SAMPLE_REQUEST = 30
 
 
 def request_kind(path: str) -> str:
@@ -56,8 +58,12 @@ class ProfileMiddleware:
         profile = self.profiles.setdefault(kind, cProfile.Profile())
         counts = self.counts.setdefault(kind, [0, 0])
 
+        sample: list[str] | None = [] if counts[0] == SAMPLE_REQUEST else None
+
         def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
             counts[1] += 1
+            if sample is not None:
+                sample.append(sql)
             return execute(sql, params, many, context)
 
         profile.enable()
@@ -67,6 +73,8 @@ class ProfileMiddleware:
         finally:
             profile.disable()
             counts[0] += 1
+            if sample is not None:
+                (self.directory / f"sql-{kind}.txt").write_text("\n".join(sample) + "\n")
             if counts[0] % DUMP_EVERY == 0:
                 self.dump(kind)
 

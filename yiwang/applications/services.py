@@ -498,7 +498,9 @@ def application_material_remove(
 CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
 
 
-def _certificates_attach(application: Application, applicant: User | None = None) -> set[str]:
+def _certificates_attach(
+    application: Application, applicant: User | None = None, *, submitting: bool = False
+) -> set[str]:
     """免提交: each material a valid certificate of the applicant (or of the organisation
     she applies for) proves is attached as that certificate; one that has since been
     revoked or has expired is taken off again, so the material shows as missing.
@@ -507,6 +509,12 @@ def _certificates_attach(application: Application, applicant: User | None = None
     off stays off, so her certificates are looked up only when some material could be
     proved by one. Returns the codes of the materials provided now, uploaded or proved.
     ``applicant`` spares loading her again.
+
+    ``submitting``: only what decides the submission is looked at: the certificates
+    attached (still valid?) and the required materials she has not provided. An optional
+    material is attached when the draft is created or its page shown
+    (:func:`application_certificates_refresh`), where she sees it before she submits; the
+    submission does not add one she has not seen.
     """
     # Code → (id, certificate) of the newest current material of that code, and the codes
     # whose certificate she took off. Plain rows, filtered and ordered here, since building
@@ -527,7 +535,11 @@ def _certificates_attach(application: Application, applicant: User | None = None
         for m in application.snapshot.get("materials", [])
         if m.get("certificate_type")
         and m["code"] not in declined
-        and (m["code"] not in current or current[m["code"]][1])
+        and (
+            current[m["code"]][1]
+            if m["code"] in current
+            else not submitting or (m.get("required") and m.get("form") != "online")
+        )
     }
     provided = set(current)
     if not typed:
@@ -655,7 +667,9 @@ def application_submit(
             raise Conflict(_("This application can no longer be submitted."))
         version = application.version
         errors = form_errors(version.snapshot["form"]["schema"], application.form_data)
-        missing = _missing_materials(application, _certificates_attach(application, applicant))
+        missing = _missing_materials(
+            application, _certificates_attach(application, applicant, submitting=True)
+        )
         if missing:
             errors.setdefault("materials", []).append(
                 _("Please provide: %(names)s.") % {"names": "、".join(missing)}

@@ -13,6 +13,7 @@ import datetime
 import logging
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -24,6 +25,17 @@ logger = logging.getLogger(__name__)
 _FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 
+@lru_cache(maxsize=8192)
+def _official_workday(day: datetime.date) -> bool | None:
+    """Whether ``day`` is a working day by the package's official calendar; None for a
+    year it does not cover. Kept per day: the package scans its tables on every call,
+    and each deadline asks about a week or more of days."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
+
+
 class Calendar:
     """A working-day calendar with a set of overrides (date → is working day)."""
 
@@ -33,10 +45,10 @@ class Calendar:
     def is_workday(self, day: datetime.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        official = _official_workday(day)
+        if official is None:
             return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
+        return official
 
     def add_working_days(self, start: datetime.date, days: int) -> datetime.date:
         """The date on which a period of ``days`` working days starting on ``start`` ends.
@@ -66,11 +78,10 @@ class Calendar:
     def covered(self, years: Iterable[int]) -> bool:
         """Whether the official calendar (package or overrides) covers every given year."""
         for year in years:
-            try:
-                chinese_calendar.is_workday(datetime.date(year, 1, 1))
-            except NotImplementedError:
-                if not any(day.year == year for day in self.overrides):
-                    return False
+            if _official_workday(datetime.date(year, 1, 1)) is None and not any(
+                day.year == year for day in self.overrides
+            ):
+                return False
         return True
 
 

@@ -724,3 +724,144 @@ def test_an_application_keeps_the_version_it_was_submitted_under_after_the_item_
     newer = submitted(VerifiedUserFactory())
     assert newer.version.number == 2
     assert newer.snapshot["name"] == "户口迁移（迁入）新版"
+
+
+# --- 免提交 at submission -----------------------------------------------------------------
+
+
+@pytest.fixture
+def certificate_of(regions, catalogue, uscc_factory):
+    """Issue a certificate of the given type to a citizen (by the department of its kind)."""
+    from yiwang.certificates import services as certificate_services
+    from yiwang.core.models import Region
+    from yiwang.identity.models import Department
+
+    civil_affairs = Department.objects.create(
+        code="330106-MZ",
+        name="杭州市西湖区民政局",
+        kind=Department.Kind.CIVIL_AFFAIRS,
+        region=Region.objects.get(code="330106"),
+        uscc=uscc_factory(kind="11", serial="002690M01"),
+    )
+    issuers = {"CT-JHZ": civil_affairs, "CT-JMHKB": Department.objects.get(code="330106-GA")}
+
+    def issue(certificate_type, citizen):
+        return certificate_services.certificate_issue(
+            certificate_type=certificate_type,
+            issuer=issuers[certificate_type],
+            holder_kind="person",
+            holder_identifier=citizen.id_number,
+            holder_name=citizen.name,
+            data={"name": citizen.name, "id_number": citizen.id_number}
+            if certificate_type == "CT-JMHKB"
+            else {"holder_name": citizen.name, "holder_id_number": citizen.id_number},
+        )
+
+    return issue
+
+
+def _current_materials(application) -> dict[str, str]:
+    from yiwang.applications.models import ApplicationMaterial
+
+    return {
+        m.material_code: m.certificate_ref or "file"
+        for m in ApplicationMaterial.objects.filter(
+            application=application, superseded_at__isnull=True
+        )
+    }
+
+
+def test_an_optional_material_proved_when_the_draft_was_made_stays_proved_at_submission(
+    catalogue, citizen, certificate_of
+):
+    marriage = certificate_of("CT-JHZ", citizen)
+    application = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    assert _current_materials(application) == {"marriage-certificate": marriage.identifier}
+    for code in ("id-card", "household-register"):
+        services.application_material_upload(
+            applicant=citizen, application=application, material_code=code, upload=pdf()
+        )
+
+    services.application_submit(applicant=citizen, application_id=application.pk)
+
+    assert _current_materials(application) == {
+        "marriage-certificate": marriage.identifier,
+        "id-card": "file",
+        "household-register": "file",
+    }
+
+
+def test_the_submission_adds_no_optional_material_she_has_not_seen_and_reads_no_certificate(
+    catalogue, citizen, certificate_of
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    application = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    for code in ("id-card", "household-register"):
+        services.application_material_upload(
+            applicant=citizen, application=application, material_code=code, upload=pdf()
+        )
+    # Issued after the draft was made and shown: nothing of the submission depends on it.
+    certificate_of("CT-JHZ", citizen)
+
+    with CaptureQueriesContext(connection) as queries:
+        services.application_submit(applicant=citizen, application_id=application.pk)
+
+    assert not [q for q in queries.captured_queries if "certificates_certificate" in q["sql"]]
+    assert _current_materials(application) == {"id-card": "file", "household-register": "file"}
+    # The next draft she opens offers it.
+    services.application_certificates_refresh(applicant=citizen, application=application)
+    assert "marriage-certificate" not in _current_materials(application)  # submitted: unchanged
+    other = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    assert "marriage-certificate" in _current_materials(other)
+
+
+def test_a_required_material_is_proved_at_submission_by_a_certificate_issued_after_the_draft(
+    catalogue, citizen, certificate_of
+):
+    application = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    services.application_material_upload(
+        applicant=citizen, application=application, material_code="id-card", upload=pdf()
+    )
+    register = certificate_of("CT-JMHKB", citizen)
+    certificate_of("CT-JHZ", citizen)
+
+    submitted_application = services.application_submit(
+        applicant=citizen, application_id=application.pk
+    )
+
+    assert submitted_application.status == Status.SUBMITTED
+    # The household register proves the required material; the optional marriage
+    # certificate, which she has not seen on this draft, is not added.
+    assert _current_materials(application) == {
+        "id-card": "file",
+        "household-register": register.identifier,
+    }
+
+
+def test_without_the_certificate_a_missing_required_material_still_refuses_the_submission(
+    catalogue, citizen, certificate_of
+):
+    application = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    services.application_material_upload(
+        applicant=citizen, application=application, material_code="id-card", upload=pdf()
+    )
+    certificate_of("CT-JHZ", citizen)
+
+    with pytest.raises(ValidationFailed) as caught:
+        services.application_submit(applicant=citizen, application_id=application.pk)
+
+    assert caught.value.fields["materials"] == ["请提供：申请人居民户口簿。"]
+    assert Application.objects.get(pk=application.pk).status == Status.DRAFT
+    assert _current_materials(application) == {"id-card": "file"}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 
+import chinese_calendar
 import pytest
 
 from yiwang.core.models import WorkdayOverride
@@ -61,6 +62,16 @@ def test_a_year_the_package_does_not_cover_falls_back_to_weekends_and_fixed_holi
     assert calendar.is_workday(D(2027, 10, 2)) is False
     assert calendar.covered([2026]) is True
     assert calendar.covered([2027]) is False
+
+
+def test_the_per_day_cache_answers_as_the_package_on_every_day_it_covers():
+    calendar = Calendar()
+    day = D(2024, 1, 1)
+    while day.year < 2027:
+        # Asked twice: the second answer comes from the cache.
+        for _ in range(2):
+            assert calendar.is_workday(day) is chinese_calendar.is_workday(day), day
+        day += datetime.timedelta(days=1)
 
 
 @pytest.mark.django_db
