@@ -48,6 +48,7 @@ from yiwang.certificates import services as certificate_services
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, YiwangError
 from yiwang.core.workdays import calendar
 from yiwang.core.workflow import STEP_OUTCOMES
+from yiwang.core.writes import rows_save
 from yiwang.exchange import selectors as exchange_selectors
 from yiwang.exchange import services as exchange_services
 from yiwang.identity.models import Organisation, StaffRole, User
@@ -93,6 +94,34 @@ def _event(
     """One timeline entry. When the applicant acts on an organisation's application, the
     entry names the organisation too, and whether she acted as its legal representative
     or as an agent (``acting_as``: worked out here when the caller does not know it)."""
+    event = _event_new(
+        application,
+        action=action,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        role=role,
+        comment=comment,
+        data=data,
+        acting_as=acting_as,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def _event_new(
+    application: Application,
+    *,
+    action: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    role: str = "",
+    comment: str = "",
+    data: Mapping[str, Any] | None = None,
+    acting_as: str = "",
+) -> ApplicationEvent:
+    """The timeline entry of :func:`_event`, not yet saved."""
     organisation = None
     if (
         application.organisation_id is not None
@@ -105,7 +134,7 @@ def _event(
             acting_as = organisation_role(
                 actor, organisation, item_code=application.snapshot["code"]
             )
-    return ApplicationEvent.objects.create(
+    return ApplicationEvent(
         application=application,
         action=action,
         from_status=from_status,
@@ -151,9 +180,8 @@ def notify(
     sms: bool = False,
 ) -> Notification:
     """Put a message in the user's inbox; with ``sms``, also text and e-mail it after the commit."""
-    notification = Notification.objects.create(
-        user=user, application=application, title=title, body=body
-    )
+    notification = Notification(user=user, application=application, title=title, body=body)
+    notification.save(force_insert=True)
     if sms:
         from yiwang.applications.tasks import notification_email_send, notification_sms_send
 
@@ -269,21 +297,32 @@ def _sync_tasks(
             work_task.state = WorkTask.State.CANCELLED
             work_task.completed_at = now
             work_task.save(update_fields=["state", "completed_at"])
-    created = []
-    for task_id, ready_task in ready.items():
-        if ready_task.lane == "applicant" or task_id in existing:
-            continue
-        created.append(
-            WorkTask.objects.create(
-                application=application,
-                bpmn_task_id=task_id,
-                task_name=ready_task.name,
-                title=ready_task.title,
-                role=ready_task.lane,
-                department_id=application.department_id,
-            )
-        )
+    created = _tasks_new(application, runner, existing=existing)
+    for task in created:
+        task.save(force_insert=True)
     return created
+
+
+def _tasks_new(
+    application: Application,
+    runner: ProcessRunner,
+    *,
+    existing: Mapping[str, WorkTask] | None = None,
+) -> list[WorkTask]:
+    """Staff tasks, not yet saved, for the workflow's ready user tasks not in ``existing``."""
+    existing = existing or {}
+    return [
+        WorkTask(
+            application=application,
+            bpmn_task_id=task.id,
+            task_name=task.name,
+            title=task.title,
+            role=task.lane,
+            department_id=application.department_id,
+        )
+        for task in runner.ready_tasks(application.workflow_state)
+        if task.lane != "applicant" and task.id not in existing
+    ]
 
 
 def _applicant_task_id(application: Application, runner: ProcessRunner, name: str) -> str | None:
@@ -697,35 +736,42 @@ def application_submit(
         application.number = _next_number(application, today)
         application.submitted_at = timezone.now()
         application.acceptance_due = acceptance_due
-        application.save(
-            update_fields=[
-                "workflow_state",
-                "status",
-                "number",
-                "submitted_at",
-                "acceptance_due",
-                "updated_at",
-            ]
-        )
-        _sync_tasks(application, runner, first=True)
-        _event(
-            application,
-            action="submit",
-            actor=applicant,
-            from_status=Status.DRAFT,
-            to_status=Status.SUBMITTED,
-            role="applicant",
-            acting_as=acting_as,
+        # The application, its first staff task, the timeline entry and the inbox message:
+        # one statement on PostgreSQL.
+        rows_save(
+            update=(
+                application,
+                [
+                    "workflow_state",
+                    "status",
+                    "number",
+                    "submitted_at",
+                    "acceptance_due",
+                    "updated_at",
+                ],
+            ),
+            inserts=[
+                *_tasks_new(application, runner),
+                _event_new(
+                    application,
+                    action="submit",
+                    actor=applicant,
+                    from_status=Status.DRAFT,
+                    to_status=Status.SUBMITTED,
+                    role="applicant",
+                    acting_as=acting_as,
+                ),
+                Notification(
+                    user=applicant,
+                    application=application,
+                    title=_("Application %(number)s submitted") % {"number": application.number},
+                    body=_("We have received your application for %(item)s.")
+                    % {"item": application.snapshot["name"]},
+                ),
+            ],
         )
         if consent_data_reads:
             _data_reads_consent(application)
-        notify(
-            user=applicant,
-            application=application,
-            title=_("Application %(number)s submitted") % {"number": application.number},
-            body=_("We have received your application for %(item)s.")
-            % {"item": application.snapshot["name"]},
-        )
     return application
 
 

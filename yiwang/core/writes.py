@@ -1,0 +1,133 @@
+"""Several row writes of one use case in one database round trip.
+
+A use case that changes a row and adds a few others (a submission: the application, its
+first task, the timeline entry, the inbox message) pays a round trip per statement, and
+on PostgreSQL each round trip costs the server more than the small write itself.
+:func:`rows_save` sends them as one statement there: each write is compiled by Django's
+own compilers, exactly as ``Model.save()`` would (field conversions, ``auto_now``,
+``RETURNING`` the primary key), and the statements are joined as data-modifying ``WITH``
+queries. They all see the same snapshot, so they must not depend on each other's rows;
+foreign keys are checked at commit (Django creates them ``DEFERRABLE INITIALLY
+DEFERRED``), so a new row may point to another row of the same call.
+
+Elsewhere, or when a model has ``pre_save``/``post_save`` receivers (which the joined
+statement would not call), every row is saved with ``save()``, one statement each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import DatabaseError, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, signals, sql
+
+__all__ = ["rows_save"]
+
+
+def rows_save(
+    *,
+    update: tuple[Model, Sequence[str]] | None = None,
+    inserts: Sequence[Model] = (),
+) -> None:
+    """Save ``update`` (an existing row: these fields) and insert the new ``inserts``.
+
+    Raises ``DatabaseError`` when the updated row no longer exists, as
+    ``save(update_fields=...)`` does; nothing is written then (the statement is one).
+    """
+    instances = [*([update[0]] if update else []), *inserts]
+    if not instances:
+        return
+    using = router.db_for_write(type(instances[0]), instance=instances[0])
+    connection = connections[using]
+    if connection.vendor != "postgresql" or any(
+        signals.pre_save.has_listeners(type(obj)) or signals.post_save.has_listeners(type(obj))
+        for obj in instances
+    ):
+        if update is not None:
+            update[0].save(using=using, update_fields=list(update[1]))
+        for obj in inserts:
+            obj.save(using=using, force_insert=True)
+        return
+
+    parts: list[str] = []
+    params: list[Any] = []
+    if update is not None:
+        statement, values = _update_sql(update[0], update[1], connection)
+        parts.append(statement)
+        params.extend(values)
+    for obj in inserts:
+        statement, values = _insert_sql(obj, connection)
+        parts.append(statement)
+        params.extend(values)
+    # Each statement returns its rows' primary keys; the outer query collects them.
+    quote = connection.ops.quote_name
+    names = [quote(f"write_{index}") for index in range(len(parts))]
+    keys = [quote(obj._meta.pk.column) for obj in instances]
+    # Only Django-compiled statements and quoted names are joined; values stay parameters.
+    ctes = ", ".join(f"{name} AS ({part})" for name, part in zip(names, parts, strict=True))
+    keys_of = ", ".join(
+        f"(SELECT array_agg({key}) FROM {name})"  # noqa: S608
+        for name, key in zip(names, keys, strict=True)
+    )
+    joined = f"WITH {ctes} SELECT {keys_of}"
+    with connection.cursor() as cursor:
+        cursor.execute(joined, params)
+        results = cursor.fetchone()
+    offset = 0
+    if update is not None:
+        if not results[0]:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        offset = 1
+    for obj, returned in zip(inserts, results[offset:], strict=True):
+        _inserted(obj, returned, using, connection)
+
+
+def _update_sql(
+    obj: Model, update_fields: Sequence[str], connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    meta = obj._meta
+    if meta.parents:
+        raise ValueError("rows_save() does not write models with parents.")
+    wanted = set(update_fields)
+    fields = [
+        f
+        for f in meta.local_concrete_fields
+        if not f.primary_key and not f.generated and (f.name in wanted or f.attname in wanted)
+    ]
+    if len(fields) != len(wanted):
+        raise ValueError(f"{meta.label} has no such fields: {sorted(wanted)}")
+    query: Any = type(obj)._base_manager.filter(pk=obj.pk).query.chain(sql.UpdateQuery)
+    query.add_update_fields([(f, None, f.pre_save(obj, False)) for f in fields])
+    statement, values = query.get_compiler(connection=connection).as_sql()
+    return f"{statement} RETURNING {connection.ops.quote_name(meta.pk.column)}", list(values)
+
+
+def _insert_sql(obj: Model, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+    meta = obj._meta
+    if meta.parents or meta.order_with_respect_to:
+        raise ValueError("rows_save() does not insert models with parents or ordering.")
+    if obj.pk is not None or not obj._state.adding:
+        raise ValueError(f"rows_save() inserts new rows only, not {obj!r}.")
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    query = sql.InsertQuery(type(obj))
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk]
+    [(statement, values)] = compiler.as_sql()
+    return statement, list(values)
+
+
+def _inserted(
+    obj: Model, returned: list[Any] | None, using: str, connection: BaseDatabaseWrapper
+) -> None:
+    if not returned or len(returned) != 1:
+        raise DatabaseError(f"Inserting {obj._meta.label} returned {returned!r}.")
+    pk: Any = obj._meta.pk
+    (value,) = returned
+    for converter in pk.get_db_converters(connection):
+        value = converter(value, pk, connection)
+    setattr(obj, pk.attname, value)
+    obj._state.adding = False
+    obj._state.db = using
