@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import DatabaseError, connections, router
+from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, signals, sql
 
@@ -34,11 +34,16 @@ def rows_save(
     """Save ``update`` (an existing row: these fields) and insert the new ``inserts``.
 
     Raises ``DatabaseError`` when the updated row no longer exists, as
-    ``save(update_fields=...)`` does; nothing is written then (the statement is one).
+    ``save(update_fields=...)`` does; nothing is written then: the enclosing transaction
+    (or the one opened here outside of one) is rolled back.
     """
     instances = [*([update[0]] if update else []), *inserts]
     if not instances:
-        return
+        return None
+    for obj in inserts:
+        if obj.pk is not None or not obj._state.adding:
+            raise ValueError(f"rows_save() inserts new rows only, not {obj!r}.")
+    update_fields = _update_fields(*update) if update is not None else []
     using = router.db_for_write(type(instances[0]), instance=instances[0])
     connection = connections[using]
     if connection.vendor != "postgresql" or any(
@@ -46,15 +51,19 @@ def rows_save(
         for obj in instances
     ):
         if update is not None:
-            update[0].save(using=using, update_fields=list(update[1]))
+            update[0].save(using=using, update_fields=[f.name for f in update_fields])
         for obj in inserts:
             obj.save(using=using, force_insert=True)
-        return
+        return None
+    if not connection.in_atomic_block:
+        # Outside a transaction the inserts must not outlive a failed update either.
+        with transaction.atomic(using=using):
+            return rows_save(update=update, inserts=inserts)
 
     parts: list[str] = []
     params: list[Any] = []
     if update is not None:
-        statement, values = _update_sql(update[0], update[1], connection)
+        statement, values = _update_sql(update[0], update_fields, connection)
         parts.append(statement)
         params.extend(values)
     for obj in inserts:
@@ -78,19 +87,20 @@ def rows_save(
     offset = 0
     if update is not None:
         if not results[0]:
+            # The inserts went through: this transaction must not commit them.
+            transaction.set_rollback(True, using=using)
             raise DatabaseError("Save with update_fields did not affect any rows.")
         offset = 1
     for obj, returned in zip(inserts, results[offset:], strict=True):
         _inserted(obj, returned, using, connection)
+    return None
 
 
-def _update_sql(
-    obj: Model, update_fields: Sequence[str], connection: BaseDatabaseWrapper
-) -> tuple[str, list[Any]]:
+def _update_fields(obj: Model, names: Sequence[str]) -> list[Any]:
     meta = obj._meta
     if meta.parents:
         raise ValueError("rows_save() does not write models with parents.")
-    wanted = set(update_fields)
+    wanted = set(names)
     fields = [
         f
         for f in meta.local_concrete_fields
@@ -98,6 +108,13 @@ def _update_sql(
     ]
     if len(fields) != len(wanted):
         raise ValueError(f"{meta.label} has no such fields: {sorted(wanted)}")
+    return fields
+
+
+def _update_sql(
+    obj: Model, fields: Sequence[Any], connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    meta = obj._meta
     query: Any = type(obj)._base_manager.filter(pk=obj.pk).query.chain(sql.UpdateQuery)
     query.add_update_fields([(f, None, f.pre_save(obj, False)) for f in fields])
     statement, values = query.get_compiler(connection=connection).as_sql()
@@ -108,8 +125,6 @@ def _insert_sql(obj: Model, connection: BaseDatabaseWrapper) -> tuple[str, list[
     meta = obj._meta
     if meta.parents or meta.order_with_respect_to:
         raise ValueError("rows_save() does not insert models with parents or ordering.")
-    if obj.pk is not None or not obj._state.adding:
-        raise ValueError(f"rows_save() inserts new rows only, not {obj!r}.")
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
     query = sql.InsertQuery(type(obj))
     query.insert_values(fields, [obj])
