@@ -12,7 +12,7 @@ import datetime
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from yiwang.applications.models import (
 from yiwang.applications.prefill import Prefilled, form_prefill
 from yiwang.applications.workflow import (
     ProcessRunner,
+    ReadyTask,
     WorkflowError,
     runner_for_version,
 )
@@ -79,32 +80,9 @@ OPEN_STATUSES = {
 # Helpers
 
 
-def _event(
-    application: Application,
-    *,
-    action: str,
-    actor: User | None,
-    from_status: str = "",
-    to_status: str = "",
-    role: str = "",
-    comment: str = "",
-    data: Mapping[str, Any] | None = None,
-    acting_as: str = "",
-) -> ApplicationEvent:
-    """One timeline entry. When the applicant acts on an organisation's application, the
-    entry names the organisation too, and whether she acted as its legal representative
-    or as an agent (``acting_as``: worked out here when the caller does not know it)."""
-    event = _event_new(
-        application,
-        action=action,
-        actor=actor,
-        from_status=from_status,
-        to_status=to_status,
-        role=role,
-        comment=comment,
-        data=data,
-        acting_as=acting_as,
-    )
+def _event(application: Application, **fields: Any) -> ApplicationEvent:
+    """One timeline entry, saved (the fields of :func:`_event_new`)."""
+    event = _event_new(application, **fields)
     event.save(force_insert=True)
     return event
 
@@ -121,7 +99,10 @@ def _event_new(
     data: Mapping[str, Any] | None = None,
     acting_as: str = "",
 ) -> ApplicationEvent:
-    """The timeline entry of :func:`_event`, not yet saved."""
+    """One timeline entry, not yet saved. When the applicant acts on an organisation's
+    application, the entry names the organisation too, and whether she acted as its legal
+    representative or as an agent (``acting_as``: worked out here when the caller does not
+    know it)."""
     organisation = None
     if (
         application.organisation_id is not None
@@ -180,8 +161,9 @@ def notify(
     sms: bool = False,
 ) -> Notification:
     """Put a message in the user's inbox; with ``sms``, also text and e-mail it after the commit."""
-    notification = Notification(user=user, application=application, title=title, body=body)
-    notification.save(force_insert=True)
+    notification = Notification.objects.create(
+        user=user, application=application, title=title, body=body
+    )
     if sms:
         from yiwang.applications.tasks import notification_email_send, notification_sms_send
 
@@ -297,7 +279,7 @@ def _sync_tasks(
             work_task.state = WorkTask.State.CANCELLED
             work_task.completed_at = now
             work_task.save(update_fields=["state", "completed_at"])
-    created = _tasks_new(application, runner, existing=existing)
+    created = _tasks_new(application, ready.values(), existing=existing)
     for task in created:
         task.save(force_insert=True)
     return created
@@ -305,11 +287,11 @@ def _sync_tasks(
 
 def _tasks_new(
     application: Application,
-    runner: ProcessRunner,
+    ready: Iterable[ReadyTask],
     *,
     existing: Mapping[str, WorkTask] | None = None,
 ) -> list[WorkTask]:
-    """Staff tasks, not yet saved, for the workflow's ready user tasks not in ``existing``."""
+    """Staff tasks, not yet saved, for the ready user tasks not in ``existing``."""
     existing = existing or {}
     return [
         WorkTask(
@@ -320,7 +302,7 @@ def _tasks_new(
             role=task.lane,
             department_id=application.department_id,
         )
-        for task in runner.ready_tasks(application.workflow_state)
+        for task in ready
         if task.lane != "applicant" and task.id not in existing
     ]
 
@@ -569,6 +551,8 @@ def _certificates_attach(
             current[code] = (pk, certificate_ref)
         elif was_declined:
             declined.add(code)
+    # Code → certificate type of each material to look up: a certificate attached (still
+    # valid?), or nothing provided yet (at submission: only if the material is required).
     typed = {
         m["code"]: m["certificate_type"]
         for m in application.snapshot.get("materials", [])
@@ -751,7 +735,7 @@ def application_submit(
                 ],
             ),
             inserts=[
-                *_tasks_new(application, runner),
+                *_tasks_new(application, runner.ready_tasks(application.workflow_state)),
                 _event_new(
                     application,
                     action="submit",

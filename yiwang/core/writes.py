@@ -39,61 +39,62 @@ def rows_save(
     """
     instances = [*([update[0]] if update else []), *inserts]
     if not instances:
-        return None
+        return
     for obj in inserts:
         if obj.pk is not None or not obj._state.adding:
             raise ValueError(f"rows_save() inserts new rows only, not {obj!r}.")
-    update_fields = _update_fields(*update) if update is not None else []
+    updated = (update[0], _update_fields(*update)) if update is not None else None
     using = router.db_for_write(type(instances[0]), instance=instances[0])
     connection = connections[using]
     if connection.vendor != "postgresql" or any(
         signals.pre_save.has_listeners(type(obj)) or signals.post_save.has_listeners(type(obj))
         for obj in instances
     ):
-        if update is not None:
-            update[0].save(using=using, update_fields=[f.name for f in update_fields])
+        if updated is not None:
+            updated[0].save(using=using, update_fields=[f.name for f in updated[1]])
         for obj in inserts:
             obj.save(using=using, force_insert=True)
-        return None
-    if not connection.in_atomic_block:
+    elif connection.in_atomic_block:
+        _joined_save(updated, inserts, using, connection)
+    else:
         # Outside a transaction the inserts must not outlive a failed update either.
         with transaction.atomic(using=using):
-            return rows_save(update=update, inserts=inserts)
+            _joined_save(updated, inserts, using, connection)
 
-    parts: list[str] = []
-    params: list[Any] = []
-    if update is not None:
-        statement, values = _update_sql(update[0], update_fields, connection)
-        parts.append(statement)
-        params.extend(values)
-    for obj in inserts:
-        statement, values = _insert_sql(obj, connection)
-        parts.append(statement)
-        params.extend(values)
-    # Each statement returns its rows' primary keys; the outer query collects them.
+
+def _joined_save(
+    updated: tuple[Model, list[Any]] | None,
+    inserts: Sequence[Model],
+    using: str,
+    connection: BaseDatabaseWrapper,
+) -> None:
+    parts: list[tuple[str, list[Any], Model]] = []
+    if updated is not None:
+        parts.append((*_update_sql(*updated, connection), updated[0]))
+    parts.extend((*_insert_sql(obj, connection), obj) for obj in inserts)
+    # Each statement returns its rows' primary keys; the outer query collects them. Only
+    # Django-compiled statements and quoted names are joined; values stay parameters.
     quote = connection.ops.quote_name
     names = [quote(f"write_{index}") for index in range(len(parts))]
-    keys = [quote(obj._meta.pk.column) for obj in instances]
-    # Only Django-compiled statements and quoted names are joined; values stay parameters.
-    ctes = ", ".join(f"{name} AS ({part})" for name, part in zip(names, parts, strict=True))
-    keys_of = ", ".join(
-        f"(SELECT array_agg({key}) FROM {name})"  # noqa: S608
-        for name, key in zip(names, keys, strict=True)
+    ctes = ", ".join(
+        f"{name} AS ({statement})" for name, (statement, _, _) in zip(names, parts, strict=True)
     )
-    joined = f"WITH {ctes} SELECT {keys_of}"
+    keys_of = ", ".join(
+        f"(SELECT array_agg({quote(obj._meta.pk.column)}) FROM {name})"  # noqa: S608
+        for name, (_, _, obj) in zip(names, parts, strict=True)
+    )
+    params = [value for _, values, _ in parts for value in values]
     with connection.cursor() as cursor:
-        cursor.execute(joined, params)
+        cursor.execute(f"WITH {ctes} SELECT {keys_of}", params)
         results = cursor.fetchone()
-    offset = 0
-    if update is not None:
+    if updated is not None:
         if not results[0]:
             # The inserts went through: this transaction must not commit them.
             transaction.set_rollback(True, using=using)
             raise DatabaseError("Save with update_fields did not affect any rows.")
-        offset = 1
-    for obj, returned in zip(inserts, results[offset:], strict=True):
+        results = results[1:]
+    for obj, returned in zip(inserts, results, strict=True):
         _inserted(obj, returned, using, connection)
-    return None
 
 
 def _update_fields(obj: Model, names: Sequence[str]) -> list[Any]:

@@ -760,6 +760,17 @@ def certificate_of(regions, catalogue, uscc_factory):
     return issue
 
 
+def _migration_draft(citizen, uploads=()):
+    application = services.application_draft_create(
+        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
+    )
+    for code in uploads:
+        services.application_material_upload(
+            applicant=citizen, application=application, material_code=code, upload=pdf()
+        )
+    return application
+
+
 def _current_materials(application) -> dict[str, str]:
     from yiwang.applications.models import ApplicationMaterial
 
@@ -775,9 +786,7 @@ def test_an_optional_material_proved_when_the_draft_was_made_stays_proved_at_sub
     catalogue, citizen, certificate_of
 ):
     marriage = certificate_of("CT-JHZ", citizen)
-    application = services.application_draft_create(
-        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
-    )
+    application = _migration_draft(citizen)
     assert _current_materials(application) == {"marriage-certificate": marriage.identifier}
     for code in ("id-card", "household-register"):
         services.application_material_upload(
@@ -799,13 +808,7 @@ def test_the_submission_adds_no_optional_material_she_has_not_seen_and_reads_no_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    application = services.application_draft_create(
-        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
-    )
-    for code in ("id-card", "household-register"):
-        services.application_material_upload(
-            applicant=citizen, application=application, material_code=code, upload=pdf()
-        )
+    application = _migration_draft(citizen, uploads=("id-card", "household-register"))
     # Issued after the draft was made and shown: nothing of the submission depends on it.
     certificate_of("CT-JHZ", citizen)
 
@@ -817,21 +820,14 @@ def test_the_submission_adds_no_optional_material_she_has_not_seen_and_reads_no_
     # The next draft she opens offers it.
     services.application_certificates_refresh(applicant=citizen, application=application)
     assert "marriage-certificate" not in _current_materials(application)  # submitted: unchanged
-    other = services.application_draft_create(
-        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
-    )
+    other = _migration_draft(citizen)
     assert "marriage-certificate" in _current_materials(other)
 
 
 def test_a_required_material_is_proved_at_submission_by_a_certificate_issued_after_the_draft(
     catalogue, citizen, certificate_of
 ):
-    application = services.application_draft_create(
-        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
-    )
-    services.application_material_upload(
-        applicant=citizen, application=application, material_code="id-card", upload=pdf()
-    )
+    application = _migration_draft(citizen, uploads=("id-card",))
     register = certificate_of("CT-JMHKB", citizen)
     certificate_of("CT-JHZ", citizen)
 
@@ -851,12 +847,7 @@ def test_a_required_material_is_proved_at_submission_by_a_certificate_issued_aft
 def test_without_the_certificate_a_missing_required_material_still_refuses_the_submission(
     catalogue, citizen, certificate_of
 ):
-    application = services.application_draft_create(
-        applicant=citizen, item_code=MIGRATION, form_data=migration_form(citizen)
-    )
-    services.application_material_upload(
-        applicant=citizen, application=application, material_code="id-card", upload=pdf()
-    )
+    application = _migration_draft(citizen, uploads=("id-card",))
     certificate_of("CT-JHZ", citizen)
 
     with pytest.raises(ValidationFailed) as caught:
