@@ -47,6 +47,7 @@ from yiwang.catalog.selectors import service_item_available_from
 from yiwang.certificates import selectors as certificate_selectors
 from yiwang.certificates import services as certificate_services
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, YiwangError
+from yiwang.core.reads import CompiledQuery
 from yiwang.core.workdays import calendar
 from yiwang.core.workflow import STEP_OUTCOMES
 from yiwang.core.writes import rows_save
@@ -517,6 +518,12 @@ def application_material_remove(
 
 
 CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
+# An application's materials as plain rows (every submission and draft page reads them).
+_MATERIAL_ROWS = CompiledQuery(
+    lambda application_id: ApplicationMaterial.objects.filter(application_id=application_id)
+    .order_by()
+    .values_list("pk", "material_code", "certificate_ref", "superseded_at", "declined")
+)
 
 
 def _certificates_attach(
@@ -543,9 +550,7 @@ def _certificates_attach(
     current: dict[str, tuple[int, str]] = {}
     declined: set[str] = set()
     for pk, code, certificate_ref, superseded_at, was_declined in sorted(
-        application.materials.order_by().values_list(
-            "pk", "material_code", "certificate_ref", "superseded_at", "declined"
-        )
+        _MATERIAL_ROWS.fetch(application.pk)
     ):
         if superseded_at is None:
             current[code] = (pk, certificate_ref)
@@ -664,6 +669,14 @@ def _missing_materials(application: Application, provided: set[str]) -> list[str
 # Submission
 
 
+# The draft a submission works on, locked; the applicant's own only.
+_SUBMISSION_LOCKED = CompiledQuery(
+    lambda application_id, applicant_id: Application.objects.select_for_update()
+    .filter(pk=application_id)
+    .filter(applicant_id=applicant_id)
+)
+
+
 def application_submit(
     *, applicant: User, application_id: int, consent_data_reads: bool = False
 ) -> Application:
@@ -677,9 +690,7 @@ def application_submit(
     today = timezone.localdate()
     cal = calendar()
     with transaction.atomic():
-        found = list(
-            Application.objects.select_for_update().filter(pk=application_id, applicant=applicant)
-        )
+        found = _SUBMISSION_LOCKED.fetch(application_id, applicant.pk)
         if not found:
             raise NotFound()
         application = found[0]
