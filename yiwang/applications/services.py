@@ -520,9 +520,11 @@ def application_material_remove(
 CERTIFICATE_CONTENT_TYPE = "application/vnd.yiwang.certificate"
 # An application's materials as plain rows (every submission and draft page reads them).
 _MATERIAL_ROWS = CompiledQuery(
-    lambda application_id: ApplicationMaterial.objects.filter(application_id=application_id)
-    .order_by()
-    .values_list("pk", "material_code", "certificate_ref", "superseded_at", "declined")
+    lambda application_id: (
+        ApplicationMaterial.objects.filter(application_id=application_id)
+        .order_by()
+        .values_list("pk", "material_code", "certificate_ref", "superseded_at", "declined")
+    )
 )
 
 
@@ -671,9 +673,11 @@ def _missing_materials(application: Application, provided: set[str]) -> list[str
 
 # The draft a submission works on, locked; the applicant's own only.
 _SUBMISSION_LOCKED = CompiledQuery(
-    lambda application_id, applicant_id: Application.objects.select_for_update()
-    .filter(pk=application_id)
-    .filter(applicant_id=applicant_id)
+    lambda application_id, applicant_id: (
+        Application.objects.select_for_update()
+        .filter(pk=application_id)
+        .filter(applicant_id=applicant_id)
+    )
 )
 
 

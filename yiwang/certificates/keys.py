@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from yiwang.certificates import signedqr
 from yiwang.certificates.models import SigningKey
-from yiwang.core.keyfiles import private_key_read, private_key_write
+from yiwang.core.keyfiles import key_dir_locked, private_key_read, private_key_write
 from yiwang.identity.models import Department
 
 ANCHOR_KEY_FILE = "anchor.pem"
@@ -77,7 +77,21 @@ class Anchor:
 
 
 def trust_anchor() -> Anchor:
-    """The platform's trust anchor, created (key and self-signed certificate) on first use."""
+    """The platform's trust anchor, created (key and self-signed certificate) on first use.
+
+    The first use may come from several web workers at once: one creates it while the
+    others wait on the key directory's lock, then read it.
+    """
+    anchor = _anchor_read(partial_ok=True)
+    if anchor is None:
+        with key_dir_locked(_key_dir()):
+            anchor = _anchor_read(partial_ok=False) or _anchor_create()
+    return anchor
+
+
+def _anchor_read(*, partial_ok: bool) -> Anchor | None:
+    """The anchor, or None when it does not exist (or, with ``partial_ok``, is half made:
+    another process may be writing it)."""
     key_path = _key_dir() / ANCHOR_KEY_FILE
     certificate_path = _key_dir() / ANCHOR_CERTIFICATE_FILE
     if key_path.exists() and certificate_path.exists():
@@ -85,8 +99,14 @@ def trust_anchor() -> Anchor:
             key=_read_private(key_path),
             certificate=x509.load_pem_x509_certificate(certificate_path.read_bytes()),
         )
-    if key_path.exists() or certificate_path.exists():
+    if not partial_ok and (key_path.exists() or certificate_path.exists()):
         raise KeyUnavailable(f"only one of {ANCHOR_KEY_FILE} and {ANCHOR_CERTIFICATE_FILE} exists")
+    return None
+
+
+def _anchor_create() -> Anchor:
+    key_path = _key_dir() / ANCHOR_KEY_FILE
+    certificate_path = _key_dir() / ANCHOR_CERTIFICATE_FILE
     key = ec.generate_private_key(ec.SECP256R1())
     now = timezone.now()
     name = _name(settings.CERTIFICATES_ANCHOR_NAME)

@@ -211,10 +211,11 @@ def certificate_issue(
         existing = Certificate.objects.filter(source=source, certificate_type=kind).first()
         if existing is not None:
             return existing
-    signing_key_in_force(issuer, kind)
     with transaction.atomic():
         # Serials are per issuer, type and day: lock the issuer row to hand them out in turn.
+        # The lock also lets only one first issuance make the department's signing key.
         Department.objects.select_for_update().filter(pk=issuer.pk).first()
+        signing_key_in_force(issuer, kind)
         serial = _next_serial(issuer, kind, issued_on)
         identifier = certificate_id_build(
             type_code=kind.code, issuer_uscc=issuer.uscc, serial=serial

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import os
 import stat
+import threading
+import time
 
 import cbor2
 import pytest
@@ -49,6 +51,41 @@ def test_half_an_anchor_is_an_error_not_a_new_anchor(key_dir):
 
     with pytest.raises(keys.KeyUnavailable):
         keys.trust_anchor()
+
+
+def test_workers_that_first_need_the_anchor_at_once_share_one(key_dir, monkeypatch):
+    # Two web workers find no anchor at the same moment. The first is slow to write it;
+    # the second must wait for it, not make its own (its key file would collide).
+    second_started = threading.Event()
+    write = keys.private_key_write
+
+    def slow_first_write(path, key):
+        if threading.current_thread().name == "first":
+            second_started.wait(5)
+            time.sleep(0.3)
+        write(path, key)
+
+    monkeypatch.setattr(keys, "private_key_write", slow_first_write)
+    anchors: dict[str, object] = {}
+
+    def worker():
+        if threading.current_thread().name == "second":
+            second_started.set()
+        try:
+            anchors[threading.current_thread().name] = keys.trust_anchor().certificate
+        except Exception as exc:  # reported by the assertions below
+            anchors[threading.current_thread().name] = exc
+
+    first = threading.Thread(target=worker, name="first")
+    first.start()
+    second = threading.Thread(target=worker, name="second")
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    assert isinstance(anchors["first"], x509.Certificate), anchors["first"]
+    assert anchors["second"] == anchors["first"]
+    assert keys.trust_anchor().certificate == anchors["first"]
 
 
 def test_a_department_key_is_certified_by_the_anchor_for_its_types(civil_affairs, key_dir):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from yiwang.certificates import keys, services, signedqr
@@ -74,6 +76,35 @@ def test_issuing_numbers_the_certificate_in_the_gbt_36904_layout(marriage_type, 
     assert certificate.status == Certificate.Status.VALID
     # The department's first key was made for every type its kind issues.
     assert keys.signing_key_for(civil_affairs, "CT-JHZ") is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_departments_first_issuances_at_once_make_one_signing_key(marriage_type, civil_affairs):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need a database server (run with DATABASE_URL on PostgreSQL)")
+    writers = 4
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def issue(n: int) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                marriage(civil_affairs, number=f"J330106-2026-00{n}")
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=issue, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Certificate.objects.count() == writers
+    assert SigningKey.objects.filter(department=civil_affairs).count() == 1
 
 
 def test_the_same_source_issues_one_certificate(marriage_type, civil_affairs):

@@ -92,3 +92,45 @@ def test_the_demo_keeps_one_generated_secret_key(tmp_path):
     assert (tmp_path / "secret_key").read_text() == key
     assert len(key) >= 50
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def _database_options(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))",
+        env=env,
+        tmp_path=tmp_path,
+    )
+
+
+POSTGRES_URL = "postgres://yiwang:secret@127.0.0.1:5432/yiwang"
+
+
+def test_postgresql_binds_on_the_server_and_prepares_repeated_statements(tmp_path):
+    default = _database_options(tmp_path, DATABASE_URL=POSTGRES_URL)
+    eager = _database_options(tmp_path, DATABASE_URL=POSTGRES_URL, DATABASE_PREPARE_THRESHOLD="1")
+    off = _database_options(tmp_path, DATABASE_URL=POSTGRES_URL, DATABASE_PREPARE_THRESHOLD="off")
+
+    assert default.returncode == 0, default.stderr
+    assert "'server_side_binding': True, 'prepare_threshold': 5" in default.stdout
+    assert "'prepare_threshold': 1" in eager.stdout
+    # Behind PgBouncer in transaction mode: bound on the server, never prepared.
+    assert "'server_side_binding': True, 'prepare_threshold': None" in off.stdout
+
+
+def test_a_malformed_prepare_threshold_is_reported(tmp_path):
+    result = _database_options(
+        tmp_path, DATABASE_URL=POSTGRES_URL, DATABASE_PREPARE_THRESHOLD="sometimes"
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD must be an integer" in result.stderr
+
+
+def test_sqlite_has_no_postgresql_options(tmp_path):
+    result = _database_options(tmp_path, DATABASE_PREPARE_THRESHOLD="1")
+
+    assert result.returncode == 0, result.stderr
+    assert "server_side_binding" not in result.stdout
+    assert "transaction_mode" in result.stdout
