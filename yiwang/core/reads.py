@@ -50,7 +50,9 @@ class CompiledQuery(Generic[T]):
     ::
 
         _locked = CompiledQuery(
-            lambda pk, owner_id: Thing.objects.select_for_update().filter(pk=pk, owner_id=owner_id)
+            lambda pk, owner_id: (
+                Thing.objects.select_for_update().filter(pk=pk).filter(owner_id=owner_id)
+            )
         )
         things = _locked.fetch(thing_id, user.pk)
     """
@@ -117,9 +119,11 @@ class CompiledQuery(Generic[T]):
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         if tuple(params) != values:
+            # Neither the values nor the parameters are named: they may be identifiers.
             raise ValueError(
                 f"CompiledQuery parameters must be the values passed, in order: the "
-                f"queryset has {tuple(params)!r} for {values!r}."
+                f"queryset has {len(params)} parameters for {len(values)} values, "
+                f"in another order or form."
             )
         model = init_list = None
         if iterable is ModelIterable:

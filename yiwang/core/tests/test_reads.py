@@ -203,3 +203,14 @@ def test_a_value_may_not_be_none_after_compiling_either(entries):
 
     with pytest.raises(ValueError, match="may not be None"):
         by_seq.fetch(None)
+
+
+def test_a_refusal_names_neither_values_nor_parameters(entries):
+    by_prefix = CompiledQuery(
+        lambda prefix: AuditEntry.objects.filter(object_id__startswith=prefix)
+    )
+
+    with pytest.raises(ValueError, match="1 parameters for 1 values") as refused:
+        by_prefix.fetch("330106199001010018")
+
+    assert "330106199001010018" not in str(refused.value)
