@@ -12,6 +12,8 @@ import base64
 import html
 import json
 import re
+from collections.abc import Iterator
+from contextlib import ExitStack
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -44,7 +46,15 @@ def _query(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 
 
-def test_a_relying_party_signs_a_person_in_with_pkce_and_checks_the_id_token(live_server):
+@pytest.fixture
+def sessions() -> Iterator[ExitStack]:
+    """Closes the HTTP sessions a test opens: a kept-alive connection left to the garbage
+    collector outlives the live server's database sharing and fails its request thread."""
+    with ExitStack() as stack:
+        yield stack
+
+
+def test_a_relying_party_signs_a_person_in_with_pkce_and_checks_the_id_token(live_server, sessions):
     user = VerifiedUserFactory(phone="13912348888")
     client_register(client_id="shebao", redirect_uri=CALLBACK, scopes=["profile", "phone"])
     issuer = f"{live_server.url}/oidc"
@@ -52,12 +62,14 @@ def test_a_relying_party_signs_a_person_in_with_pkce_and_checks_the_id_token(liv
     assert discovery["issuer"] == issuer
 
     # The relying party sends the browser to the authorisation endpoint.
-    rp = OAuth2Session(
-        "shebao",
-        SECRET,
-        scope="openid profile phone",
-        redirect_uri=CALLBACK,
-        code_challenge_method="S256",
+    rp = sessions.enter_context(
+        OAuth2Session(
+            "shebao",
+            SECRET,
+            scope="openid profile phone",
+            redirect_uri=CALLBACK,
+            code_challenge_method="S256",
+        )
     )
     verifier, nonce = generate_token(48), generate_token(20)
     authorize, state = rp.create_authorization_url(
@@ -67,7 +79,7 @@ def test_a_relying_party_signs_a_person_in_with_pkce_and_checks_the_id_token(liv
     assert "code_challenge_method=S256" in authorize
 
     # Not logged in: the login form, then back to the authorisation request.
-    browser = requests.Session()
+    browser = sessions.enter_context(requests.Session())
     to_login = browser.get(authorize, allow_redirects=False, timeout=10)
     assert to_login.status_code == 302
     login_url = urljoin(live_server.url, to_login.headers["Location"])
