@@ -33,7 +33,10 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(live_server: Any) -> Iterator[object]:
+    # Every page opens the live server, and asking for it here starts it first, so that it
+    # stops last: Chromium's kept-alive connections end while the live server still shares
+    # the in-memory test database with the threads that serve them.
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests
