@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from yiwang.certificates import keys, services, signedqr
@@ -20,6 +19,7 @@ from yiwang.certificates.verification import (
 )
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import certificate_id_parse
+from yiwang.core.tests.concurrency import run_at_once
 from yiwang.identity.models import Organisation, StaffRole
 from yiwang.identity.tests.factories import StaffRoleFactory, VerifiedUserFactory
 
@@ -83,24 +83,12 @@ def test_a_departments_first_issuances_at_once_make_one_signing_key(marriage_typ
     if connection.vendor != "postgresql":
         pytest.skip("row locks need a database server (run with DATABASE_URL on PostgreSQL)")
     writers = 4
-    barrier = threading.Barrier(writers)
-    errors: list[BaseException] = []
 
     def issue(n: int) -> None:
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                marriage(civil_affairs, number=f"J330106-2026-00{n}")
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            marriage(civil_affairs, number=f"J330106-2026-00{n}")
 
-    threads = [threading.Thread(target=issue, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(writers, issue)
 
     assert errors == []
     assert Certificate.objects.count() == writers

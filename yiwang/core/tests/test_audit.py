@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -15,6 +14,7 @@ from yiwang.core.audit import audit_record, audit_verify
 from yiwang.core.errors import PermissionDenied
 from yiwang.core.hashchain import GENESIS_HASH
 from yiwang.core.models import AuditEntry, AuditHead
+from yiwang.core.tests.concurrency import run_at_once
 from yiwang.identity import services
 from yiwang.identity.models import Department, StaffRole, User
 from yiwang.identity.tests.factories import (
@@ -326,23 +326,11 @@ def test_concurrent_appends_queue_behind_the_head_and_form_one_chain():
         pytest.skip("row locks need a database server (run with DATABASE_URL on PostgreSQL)")
     audit_record(actor=None, action="test.first")
     writers = 8
-    barrier = threading.Barrier(writers)
-    errors: list[BaseException] = []
 
-    def append(n: int) -> None:
-        try:
-            barrier.wait()
-            audit_record(actor=None, action="test.concurrent", object_id=str(n))
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=append, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(
+        writers,
+        lambda n: audit_record(actor=None, action="test.concurrent", object_id=str(n)),
+    )
 
     assert errors == []
     assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(

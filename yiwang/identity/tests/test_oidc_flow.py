@@ -48,8 +48,8 @@ def _query(url: str) -> dict[str, str]:
 
 @pytest.fixture
 def sessions() -> Iterator[ExitStack]:
-    """Closes the HTTP sessions a test opens: a kept-alive connection left to the garbage
-    collector outlives the live server's database sharing and fails its request thread."""
+    """Closes the HTTP sessions a test opens instead of leaving their kept-alive
+    connections to the live server for the garbage collector."""
     with ExitStack() as stack:
         yield stack
 
